@@ -1,0 +1,243 @@
+"""Recordings: one append-only file per match, readable up to a truncated tail.
+
+Layout of a ``.mpr`` file (all integers little-endian):
+
+    b"MPONGREC"                      8-byte magic
+    u32 header_length, header JSON, u32 CRC-32 of the header JSON
+    records, each RECORD.size bytes: tick, left command, right command, opponent model
+    version, the full engine state after the tick, then a CRC-32 of the record's bytes
+
+The header holds the format and engine versions, engine params, seed, player, opponent and
+start time. Records have a fixed size, so tick N is found by arithmetic (fast seeking), and a
+crash can only leave a partial last record, which the reader drops with a warning. A record
+whose CRC does not match, a foreign file, or another format or engine version is refused
+with a ``RecordingError`` whose message is one line.
+
+Writing never blocks the session loop: ``RecordingWriter.append`` only queues; a writer
+thread packs, writes and flushes at least every ``flush_interval`` seconds (0.25 s by default),
+so a killed server loses at most that much play.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import struct
+import threading
+import time
+import zlib
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from game.engine import ENGINE_VERSION, Params, State
+
+FORMAT_VERSION = 1
+MAGIC = b"MPONGREC"
+SUFFIX = ".mpr"
+_MAX_HEADER_BYTES = 1 << 20
+
+log = logging.getLogger(__name__)
+
+# tick, left_cmd, right_cmd, model_version, then State's fields in order.
+_STATE_FORMAT = "qddddddiiiiQii"
+_BODY = struct.Struct("<qddi" + _STATE_FORMAT)
+RECORD = struct.Struct(f"<{_BODY.size}sI")
+_U32 = struct.Struct("<I")
+
+
+class RecordingError(Exception):
+    """A recording that cannot be read; the message is one line meant for the user."""
+
+
+class Record(NamedTuple):
+    """One tick: the two commands, the model version that drove the opponent, the state after."""
+
+    tick: int
+    left_cmd: float
+    right_cmd: float
+    model_version: int
+    state: State
+
+
+def pack_record(record: Record) -> bytes:
+    body = _BODY.pack(
+        record.tick, record.left_cmd, record.right_cmd, record.model_version, *record.state
+    )
+    return RECORD.pack(body, zlib.crc32(body))
+
+
+def unpack_record(data: bytes, index: int) -> Record:
+    body, crc = RECORD.unpack(data)
+    if zlib.crc32(body) != crc:
+        raise RecordingError(f"corrupt recording: record {index} fails its checksum")
+    tick, left_cmd, right_cmd, model_version, *state = _BODY.unpack(body)
+    return Record(tick, left_cmd, right_cmd, model_version, State(*state))
+
+
+def make_header(
+    params: Params, seed: int, player: str, opponent: str, started_at: float | None = None
+) -> dict:
+    return {
+        "format": "mirror-pong-recording",
+        "format_version": FORMAT_VERSION,
+        "engine_version": ENGINE_VERSION,
+        "params": params.to_dict(),
+        "seed": seed,
+        "player": player,
+        "opponent": opponent,
+        "started_at": started_at if started_at is not None else time.time(),
+        "record_size": RECORD.size,
+    }
+
+
+def encode_header(header: dict) -> bytes:
+    body = json.dumps(header, sort_keys=True).encode()
+    return MAGIC + _U32.pack(len(body)) + body + _U32.pack(zlib.crc32(body))
+
+
+@dataclass
+class Recording:
+    """A recording read from disk."""
+
+    path: Path
+    header: dict
+    params: Params
+    records: list[Record]
+    truncated_bytes: int  # bytes of a partial last record that were dropped (0 if none)
+
+    @property
+    def seed(self) -> int:
+        return int(self.header["seed"])
+
+
+def _read_header(path: Path, data: bytes) -> tuple[dict, int]:
+    name = path.name
+    if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
+        raise RecordingError(f"{name} is not a Mirror Pong recording")
+    offset = len(MAGIC)
+    if len(data) < offset + 4:
+        raise RecordingError(f"{name} is cut off inside its header")
+    (length,) = _U32.unpack_from(data, offset)
+    offset += 4
+    if length > _MAX_HEADER_BYTES:
+        raise RecordingError(f"corrupt recording {name}: header length {length} is implausible")
+    if len(data) < offset + length + 4:
+        raise RecordingError(f"{name} is cut off inside its header")
+    body = data[offset : offset + length]
+    (crc,) = _U32.unpack_from(data, offset + length)
+    if zlib.crc32(body) != crc:
+        raise RecordingError(f"corrupt recording {name}: header fails its checksum")
+    try:
+        header = json.loads(body)
+    except ValueError as exc:
+        raise RecordingError(f"corrupt recording {name}: header is not JSON ({exc})") from None
+    if not isinstance(header, dict) or header.get("format") != "mirror-pong-recording":
+        raise RecordingError(f"{name} is not a Mirror Pong recording")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise RecordingError(
+            f"{name} has recording format version {header.get('format_version')}; "
+            f"this version of Mirror Pong reads version {FORMAT_VERSION}"
+        )
+    if header.get("engine_version") != ENGINE_VERSION:
+        raise RecordingError(
+            f"{name} was recorded with engine version {header.get('engine_version')}; "
+            f"this version of Mirror Pong runs engine version {ENGINE_VERSION}"
+        )
+    if header.get("record_size") != RECORD.size:
+        raise RecordingError(f"corrupt recording {name}: unexpected record size")
+    return header, offset + length + 4
+
+
+def read_recording(path: str | Path) -> Recording:
+    """Read a whole recording. A partial last record is dropped (see ``truncated_bytes``)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RecordingError(f"no such recording: {path}") from None
+    except IsADirectoryError:
+        raise RecordingError(f"{path} is a folder, not a recording") from None
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror}") from None
+    header, offset = _read_header(path, data)
+    try:
+        params = Params.from_dict(header["params"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordingError(f"corrupt recording {path.name}: bad engine params ({exc})") from None
+    body = memoryview(data)[offset:]
+    whole = len(body) // RECORD.size
+    records = [
+        unpack_record(body[i * RECORD.size : (i + 1) * RECORD.size], i) for i in range(whole)
+    ]
+    return Recording(path, header, params, records, len(body) - whole * RECORD.size)
+
+
+class RecordingWriter:
+    """Appends records to a file from a background thread; ``append`` never touches the disk.
+
+    A write error (a full disk, a vanished folder) stops recording, keeps what was written,
+    and is reported through ``error``; the game goes on.
+    """
+
+    def __init__(self, path: Path, header: dict, flush_interval: float = 0.25) -> None:
+        self.path = path
+        self.flush_interval = flush_interval
+        self.error: str | None = None
+        self.records_written = 0
+        self._pending: deque[Record] = deque()
+        self._wake = threading.Event()
+        self._closing = False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(path, "xb")  # never overwrite an existing recording
+        self._file.write(encode_header(header))
+        self._file.flush()
+        self._thread = threading.Thread(target=self._run, name=f"recorder-{path.name}", daemon=True)
+        self._thread.start()
+
+    def append(self, record: Record) -> None:
+        if self.error is None:
+            self._pending.append(record)  # deque.append is atomic; no lock needed
+
+    def close(self, wait: bool = True) -> None:
+        """Write everything still queued and close the file; ``wait=False`` returns at once
+        and lets the writer thread finish on its own."""
+        self._closing = True
+        self._wake.set()
+        if wait:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            closing = self._closing
+            self._write_pending()
+            if closing:
+                break
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+        try:
+            self._file.close()
+        except OSError as exc:
+            self._fail(exc)
+
+    def _write_pending(self) -> None:
+        if self.error is not None or not self._pending:
+            return
+        chunk = bytearray()
+        count = 0
+        while self._pending:
+            chunk += pack_record(self._pending.popleft())
+            count += 1
+        try:
+            self._file.write(chunk)
+            self._file.flush()
+        except OSError as exc:
+            self._fail(exc)
+            return
+        self.records_written += count
+
+    def _fail(self, exc: OSError) -> None:
+        self.error = f"recording stopped: {exc.strerror or exc}"
+        log.error("%s (%s); the game goes on unrecorded", self.error, self.path)
+        self._pending.clear()

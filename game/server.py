@@ -1,0 +1,269 @@
+"""The web server: the page, its assets, and one WebSocket per browser tab.
+
+``create_app(config, session)`` builds an aiohttp app whose lifespan runs the session loop
+on the real clock. Each client gets the newest frame as JSON once per tick; a slow client
+skips frames instead of holding anything up. Client messages are JSON objects with a
+``type`` field, validated against ``CLIENT_MESSAGE_SCHEMA``; anything malformed, unknown or
+larger than ``MAX_MESSAGE_BYTES`` is dropped with a log line. A WebSocket whose Origin is not
+this server's own is refused with 403.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jsonschema
+from aiohttp import WSMsgType, web
+
+from game.engine import Event
+from game.session import Clock, RealClock, Session
+
+log = logging.getLogger(__name__)
+
+WEB_ROOT = Path(__file__).resolve().parent.parent / "assets" / "web"
+MAX_MESSAGE_BYTES = 1024
+PROTOCOL_VERSION = 1
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+
+CLIENT_MESSAGE_SCHEMA: dict = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["type"],
+    "oneOf": [
+        {  # keyboard: -1 up, 0 still, +1 down
+            "properties": {
+                "type": {"const": "input"},
+                "command": {"type": "number", "minimum": -1, "maximum": 1},
+            },
+            "required": ["command"],
+            "additionalProperties": False,
+        },
+        {  # pointer / touch: where the paddle should go (0 top .. 1 bottom), null to let go
+            "properties": {
+                "type": {"const": "pointer"},
+                "y": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+            },
+            "required": ["y"],
+            "additionalProperties": False,
+        },
+        {
+            "properties": {"type": {"const": "pause"}, "paused": {"type": "boolean"}},
+            "required": ["paused"],
+            "additionalProperties": False,
+        },
+        {
+            "properties": {"type": {"const": "new_match"}},
+            "additionalProperties": False,
+        },
+    ],
+}
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    web_root: Path = WEB_ROOT
+    clock_factory: Callable[[], Clock] = RealClock
+    extra_handlers: dict[str, Callable[[dict], None]] = field(default_factory=dict)
+    """Handlers for further message types (the learner's controls), keyed by type."""
+    extra_schemas: list[dict] = field(default_factory=list)
+    """Schemas (oneOf branches) for those further message types."""
+
+
+class _Client:
+    """One connected tab: the newest frame waiting to go out, and a task sending it."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self.latest: str | None = None
+        self.ready = asyncio.Event()
+        self.dropped = 0
+
+    def offer(self, message: str) -> None:
+        self.latest = message
+        self.ready.set()
+
+    async def send_forever(self) -> None:
+        while not self.ws.closed:
+            await self.ready.wait()
+            self.ready.clear()
+            message, self.latest = self.latest, None
+            if message is not None:
+                try:
+                    await self.ws.send_str(message)
+                except (ConnectionError, RuntimeError):
+                    return
+
+
+def frame_message(session: Session, events: tuple[Event, ...], extra: dict | None = None) -> dict:
+    state = session.state
+    frame = {
+        "type": "frame",
+        "tick": state.tick,
+        "ball": [state.ball_x, state.ball_y],
+        "left_y": state.left_y,
+        "right_y": state.right_y,
+        "score": [state.score_left, state.score_right],
+        "serving": state.serve_ticks > 0,
+        "paused": session.paused,
+        "winner": state.winner,
+        "opponent": {
+            "label": session.opponent.label,
+            "version": session.opponent.model_version,
+        },
+        "recording": session.recording_error,
+        "events": [event.kind for event in events],
+    }
+    if extra:
+        frame.update(extra)
+    return frame
+
+
+def hello_message(session: Session) -> dict:
+    params = session.params
+    return {
+        "type": "hello",
+        "protocol": PROTOCOL_VERSION,
+        "player": session.player,
+        "tick_rate": params.tick_rate,
+        "court": {
+            "width": params.court_width,
+            "height": params.court_height,
+            "paddle_inset": params.paddle_inset,
+            "paddle_half_height": params.paddle_half_height,
+            "ball_radius": params.ball_radius,
+        },
+        "points_to_win": params.points_to_win,
+    }
+
+
+def origin_allowed(request: web.Request, bound_host: str) -> bool:
+    """A browser's WebSocket must come from a page this server served. Clients that send no
+    Origin (not browsers, so not a cross-site page) are let in."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    parts = urlsplit(origin)
+    if parts.scheme not in {"http", "https"} or parts.netloc != request.host:
+        return False
+    # Bound to loopback, only loopback names are ours (this also stops DNS rebinding).
+    if bound_host in _LOOPBACK_NAMES:
+        return (parts.hostname or "") in _LOOPBACK_NAMES
+    return True
+
+
+SESSION_KEY = web.AppKey("session", Session)
+CONFIG_KEY = web.AppKey("config", ServerConfig)
+CLIENTS_KEY = web.AppKey("clients", weakref.WeakSet)
+EXTRA_FRAME_KEY = web.AppKey("extra_frame", list)
+
+
+def create_app(config: ServerConfig, session: Session) -> web.Application:
+    app = web.Application()
+    app[SESSION_KEY] = session
+    app[CONFIG_KEY] = config
+    app[CLIENTS_KEY] = weakref.WeakSet()
+    app[EXTRA_FRAME_KEY] = []  # callables adding fields to each frame (the learner's stats)
+    validator = jsonschema.Draft202012Validator(
+        {**CLIENT_MESSAGE_SCHEMA, "oneOf": CLIENT_MESSAGE_SCHEMA["oneOf"] + config.extra_schemas}
+    )
+
+    def publish(session: Session, events: tuple[Event, ...]) -> None:
+        clients = app[CLIENTS_KEY]
+        if not clients:
+            return
+        extra: dict = {}
+        for add_fields in app[EXTRA_FRAME_KEY]:
+            extra.update(add_fields())
+        message = json.dumps(frame_message(session, events, extra))
+        for client in clients:
+            client.offer(message)
+
+    async def run_session(app: web.Application):
+        session.subscribers.append(publish)
+        task = asyncio.create_task(session.run(config.clock_factory()), name="session-loop")
+        yield
+        session.stop()
+        await asyncio.gather(task, return_exceptions=True)
+        session.subscribers.remove(publish)
+        session.close()
+
+    async def index(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(config.web_root / "index.html")
+
+    async def websocket(request: web.Request) -> web.WebSocketResponse:
+        if not origin_allowed(request, config.host):
+            log.warning("refused a WebSocket from foreign origin %r", request.headers.get("Origin"))
+            raise web.HTTPForbidden(text="foreign origin")
+        ws = web.WebSocketResponse(heartbeat=20, max_msg_size=1 << 20, compress=False)
+        await ws.prepare(request)
+        client = _Client(ws)
+        await ws.send_str(json.dumps(hello_message(session)))
+        app[CLIENTS_KEY].add(client)
+        sender = asyncio.create_task(client.send_forever())
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    handle_client_message(session, message.data, client, validator, config)
+                elif message.type == WSMsgType.BINARY:
+                    _drop(client, "binary message")
+        finally:
+            app[CLIENTS_KEY].discard(client)
+            sender.cancel()
+        return ws
+
+    app.cleanup_ctx.append(run_session)
+    app.router.add_get("/", index)
+    app.router.add_get("/ws", websocket)
+    app.router.add_static("/static/", config.web_root, show_index=False, follow_symlinks=False)
+    return app
+
+
+def _drop(client: _Client, reason: str) -> None:
+    client.dropped += 1
+    if client.dropped <= 10 or client.dropped % 1000 == 0:  # never let a flood flood the log
+        log.warning("dropped a client message (%s); %d dropped so far", reason, client.dropped)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed")
+
+
+def handle_client_message(
+    session: Session,
+    data: str,
+    client: _Client,
+    validator: jsonschema.Draft202012Validator,
+    config: ServerConfig,
+) -> None:
+    if len(data) > MAX_MESSAGE_BYTES:
+        _drop(client, f"{len(data)} bytes, over the {MAX_MESSAGE_BYTES}-byte limit")
+        return
+    try:
+        message = json.loads(data, parse_constant=_reject_constant)
+    except ValueError:
+        _drop(client, "not JSON")
+        return
+    errors = list(validator.iter_errors(message))
+    if errors:
+        _drop(client, f"does not fit the schema: {errors[0].message[:200]}")
+        return
+    kind = message["type"]
+    if kind == "input":
+        session.set_key_command(float(message["command"]))
+    elif kind == "pointer":
+        session.set_pointer(message["y"])
+    elif kind == "pause":
+        session.set_paused(message["paused"])
+    elif kind == "new_match":
+        session.new_match()
+    elif kind in config.extra_handlers:
+        config.extra_handlers[kind](message)

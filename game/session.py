@@ -1,0 +1,219 @@
+"""The session loop: the one place that owns time.
+
+Each tick it reads the latest player input, asks the opponent for a command, steps the
+engine, hands the tick to the recorder and to any frame sinks (the learner), and publishes
+it to subscribers (the server's clients, the desktop window). None of those may block: the
+recorder queues for its writer thread, sinks and subscribers only store or enqueue.
+
+The same ``Session.run`` drives play (``RealClock``) and headless runs and tests
+(``SimClock``), so benchmarks measure the code players use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from game.engine import LEFT, RIGHT, Event, Params, State, clamp_command, new_match, step, view
+from game.opponent import Opponent
+from game.recording import Record, RecordingWriter
+
+log = logging.getLogger(__name__)
+
+# How early the real clock stops sleeping and starts yielding until the deadline: asyncio's
+# selector rounds its timeout up to whole milliseconds, so a plain sleep lands ~1 ms late.
+_SPIN_WINDOW = 0.0015
+# If the loop falls this far behind (a suspended laptop), it resynchronises instead of
+# running a burst of catch-up ticks.
+_RESYNC_AFTER = 0.25
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+    async def sleep_until(self, deadline: float) -> None: ...
+
+
+class RealClock:
+    """Wall-clock time. Sleeps until just before the deadline, then yields until it."""
+
+    def now(self) -> float:
+        return time.perf_counter()
+
+    async def sleep_until(self, deadline: float) -> None:
+        delay = deadline - time.perf_counter() - _SPIN_WINDOW
+        if delay > 0:
+            await asyncio.sleep(delay)
+        while time.perf_counter() < deadline:
+            await asyncio.sleep(0)
+
+
+class SimClock:
+    """Simulated time: every deadline is reached at once (other tasks still get a turn)."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep_until(self, deadline: float) -> None:
+        self.t = max(self.t, deadline)
+        await asyncio.sleep(0)
+
+
+class FrameSink(Protocol):
+    """Receives every played tick (the learner implements this). Must return at once."""
+
+    def on_tick(
+        self, before: State, left_cmd: float, right_cmd: float, after: State, events: tuple
+    ) -> None: ...
+
+
+RecorderFactory = Callable[[Params, int, str], "RecordingWriter | None"]
+Subscriber = Callable[["Session", tuple[Event, ...]], None]
+
+
+class Session:
+    """One player's game: the current match, the inputs, the opponent, and who listens."""
+
+    def __init__(
+        self,
+        opponent: Opponent,
+        params: Params | None = None,
+        seed: int | None = None,
+        recorder_factory: RecorderFactory | None = None,
+        player: str = "player",
+        left_driver: Opponent | None = None,
+    ) -> None:
+        self.params = params or Params()
+        self.opponent = opponent
+        self.left_driver = left_driver  # a persona playing the left side instead of a person
+        self.player = player
+        self.recorder_factory = recorder_factory
+        self.subscribers: list[Subscriber] = []
+        self.frame_sinks: list[FrameSink] = []
+        self.paused = False
+        self.lateness: deque[float] = deque(maxlen=60 * 60 * 10)  # seconds late, per tick
+        self.recording_error: str | None = None
+        self._key_command = 0.0
+        self._pointer_target: float | None = None  # court y the pointer asks for
+        self._stopped = False
+        self.recorder: RecordingWriter | None = None
+        self.seed = 0
+        self.state: State
+        self.new_match(seed)
+
+    # -- input, called by the server / desktop front end ------------------------------------
+
+    def set_key_command(self, command: float) -> None:
+        self._key_command = clamp_command(command)
+        self._pointer_target = None
+
+    def set_pointer(self, y_fraction: float | None) -> None:
+        """The pointer asks the paddle to go to this height (0 top, 1 bottom); None releases."""
+        if y_fraction is None or not math.isfinite(y_fraction):
+            self._pointer_target = None
+        else:
+            self._pointer_target = min(1.0, max(0.0, y_fraction)) * self.params.court_height
+            self._key_command = 0.0
+
+    def set_paused(self, paused: bool) -> None:
+        if self.state.winner == 0:
+            self.paused = paused
+
+    def new_match(self, seed: int | None = None) -> None:
+        """Start a fresh match (and a fresh recording)."""
+        self._close_recorder(wait=False)
+        self.seed = seed if seed is not None else random.SystemRandom().randrange(1 << 63)
+        self.state = new_match(self.seed, self.params)
+        self.paused = False
+        for driver in (self.opponent, self.left_driver):
+            if driver is not None and hasattr(driver, "reset"):
+                driver.reset(self.seed)
+        if self.recorder_factory is not None:
+            try:
+                self.recorder = self.recorder_factory(self.params, self.seed, self.opponent.label)
+                self.recording_error = None
+            except OSError as exc:
+                self.recorder = None
+                self.recording_error = f"not recording: {exc.strerror or exc}"
+                log.error("%s", self.recording_error)
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def close(self) -> None:
+        self._close_recorder()
+
+    # -- the tick ------------------------------------------------------------------------------
+
+    def left_command(self) -> float:
+        if self.left_driver is not None:
+            return self._ask(self.left_driver, LEFT)
+        if self._pointer_target is not None:
+            distance = self._pointer_target - self.state.left_y
+            return clamp_command(distance / (self.params.paddle_speed * self.params.dt))
+        return self._key_command
+
+    def _ask(self, driver: Opponent, side: str) -> float:
+        try:
+            return clamp_command(float(driver.act(view(self.state, side, self.params))))
+        except Exception:  # a broken opponent must never stop the game
+            log.exception("the %s paddle's driver failed; it stands still this tick", side)
+            return 0.0
+
+    def tick(self) -> tuple[Event, ...]:
+        """Play one tick (nothing happens while paused or after the match is over)."""
+        if self.paused or self.state.winner:
+            self._publish(())
+            return ()
+        before = self.state
+        left_cmd = self.left_command()
+        right_cmd = self._ask(self.opponent, RIGHT)
+        model_version = self.opponent.model_version
+        after, events = step(before, left_cmd, right_cmd, self.params)
+        self.state = after
+        if self.recorder is not None:
+            self.recorder.append(Record(after.tick, left_cmd, right_cmd, model_version, after))
+            if self.recorder.error:
+                self.recording_error = self.recorder.error
+        for sink in self.frame_sinks:
+            sink.on_tick(before, left_cmd, right_cmd, after, events)
+        if after.winner:
+            self._close_recorder(wait=False)
+        self._publish(events)
+        return events
+
+    def _publish(self, events: tuple[Event, ...]) -> None:
+        for subscriber in self.subscribers:
+            subscriber(self, events)
+
+    def _close_recorder(self, wait: bool = True) -> None:
+        if self.recorder is not None:
+            recorder, self.recorder = self.recorder, None
+            recorder.close(wait=wait)
+            if recorder.error:
+                self.recording_error = recorder.error
+
+    async def run(self, clock: Clock, ticks: int | None = None) -> None:
+        """Tick at the params' rate on ``clock`` until stopped (or for ``ticks`` ticks)."""
+        dt = self.params.dt
+        deadline = clock.now()
+        played = 0
+        self._stopped = False
+        while not self._stopped and (ticks is None or played < ticks):
+            deadline += dt
+            await clock.sleep_until(deadline)
+            late = clock.now() - deadline
+            if late > _RESYNC_AFTER:
+                deadline = clock.now()
+            self.lateness.append(late)
+            self.tick()
+            played += 1

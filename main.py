@@ -1,0 +1,202 @@
+"""Mirror Pong's command line: ``play`` (the default), ``replay``, ``bench``.
+
+    python main.py                      play in the browser (http://127.0.0.1:8000)
+    python main.py play --desktop       play in a pygame window
+    python main.py replay FILE --verify re-simulate a recording and check it exactly
+    python main.py bench loop           measure the session loop's tick lateness
+
+Run any command with --help for its options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+COMMANDS = ("play", "replay", "bench")
+
+
+def _add_profile_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where profiles and recordings live (default: the platform's user data folder)",
+    )
+    parser.add_argument(
+        "--player", default="player", help="profile name (default: %(default)s)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="Mirror Pong: Pong against an opponent that learns to play like you.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{play,replay,bench}")
+
+    play = sub.add_parser("play", help="play (the default command)", description="Play Mirror Pong.")
+    play.add_argument("--host", default="127.0.0.1", help="address to serve on (default: %(default)s)")
+    play.add_argument("--port", type=int, default=8000, help="port to serve on (default: %(default)s)")
+    play.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    play.add_argument("--desktop", action="store_true", help="play in a pygame window instead")
+    play.add_argument("--seed", type=int, default=None, help="seed of the first match")
+    play.add_argument(
+        "--points", type=int, default=11, help="points needed to win a match (default: %(default)s)"
+    )
+    play.add_argument("--no-record", action="store_true", help="do not record matches")
+    _add_profile_options(play)
+
+    replay = sub.add_parser(
+        "replay", help="inspect or verify a recording", description="Inspect or verify a recording."
+    )
+    replay.add_argument("file", type=Path, help="a .mpr recording")
+    replay.add_argument(
+        "--verify",
+        action="store_true",
+        help="re-simulate headless; exit 0 only if every recorded state is reproduced exactly",
+    )
+
+    bench = sub.add_parser("bench", help="benchmarks that print figures", description="Benchmarks.")
+    bench_sub = bench.add_subparsers(dest="bench", metavar="{loop}", required=True)
+    loop = bench_sub.add_parser(
+        "loop",
+        help="session-loop tick lateness at 60 Hz with one connected client",
+        description="Tick lateness of the real session loop while the server serves one "
+        "WebSocket client (run in a separate process), on the real clock.",
+    )
+    loop.add_argument("--seconds", type=float, default=60.0, help="how long to measure (default: 60)")
+    loop.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    return parser
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in {"-h", "--help"}):
+        argv = ["play", *argv]
+    return build_parser().parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "play":
+        return play(args)
+    if args.command == "replay":
+        return replay(args)
+    if args.command == "bench":
+        from game.bench import bench_loop
+
+        return bench_loop(seconds=args.seconds, json_path=args.json)
+    return 2
+
+
+def _profile(args: argparse.Namespace):
+    from game.profiles import Profile, check_player_name, default_data_dir
+
+    check_player_name(args.player)
+    return Profile(args.data_dir or default_data_dir(), args.player)
+
+
+def play(args: argparse.Namespace) -> int:
+    from game.engine import Params
+    from game.opponent import ScriptedOpponent
+    from game.recording import RecordingWriter, make_header
+    from game.session import Session
+
+    try:
+        profile = _profile(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.points < 1:
+        print(f"error: --points must be at least 1, got {args.points}", file=sys.stderr)
+        return 2
+    params = Params(points_to_win=args.points)
+    opponent = ScriptedOpponent()
+
+    def recorder_factory(params: Params, seed: int, opponent_label: str) -> RecordingWriter:
+        header = make_header(params, seed, args.player, opponent_label)
+        return RecordingWriter(profile.new_recording_path(seed), header)
+
+    session = Session(
+        opponent,
+        params=params,
+        seed=args.seed,
+        recorder_factory=None if args.no_record else recorder_factory,
+        player=args.player,
+    )
+    if not args.no_record:
+        print(f"Recording matches to {profile.recordings}")
+    if args.desktop:
+        from game.desktop import run_desktop
+
+        return run_desktop(session)
+    return _serve(session, args)
+
+
+def _serve(session, args: argparse.Namespace) -> int:
+    import webbrowser
+
+    from aiohttp import web
+
+    from game.server import ServerConfig, create_app
+
+    config = ServerConfig(host=args.host, port=args.port)
+    app = create_app(config, session)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{host}:{args.port}/"
+
+    async def announce(app):
+        print(f"Mirror Pong is running at {url}  (Ctrl-C to quit)", flush=True)
+        if not args.no_browser:
+            webbrowser.open(url)
+
+    app.on_startup.append(announce)
+    try:
+        web.run_app(app, host=args.host, port=args.port, print=None, handle_signals=True)
+    except OSError as exc:
+        print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def replay(args: argparse.Namespace) -> int:
+    from game.recording import RecordingError, read_recording
+    from game.replay import verify
+
+    try:
+        recording = read_recording(args.file)
+    except RecordingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    records = recording.records
+    if recording.truncated_bytes:
+        print(
+            f"warning: {args.file.name} ends in a partial record ({recording.truncated_bytes} "
+            f"bytes dropped); replaying its {len(records)} whole records",
+            file=sys.stderr,
+        )
+    last = records[-1].state if records else None
+    score = f"{last.score_left}-{last.score_right}" if last else "0-0"
+    seconds = len(records) / recording.params.tick_rate
+    print(
+        f"{args.file.name}: player {recording.header.get('player')!r} vs "
+        f"{recording.header.get('opponent')}, {len(records)} ticks ({seconds:.1f} s), score {score}"
+    )
+    if not args.verify:
+        return 0
+    divergence = verify(recording)
+    if divergence is None:
+        print(f"verified: all {len(records)} recorded states reproduced exactly")
+        return 0
+    print(
+        f"DIVERGED at record {divergence.index} (tick {divergence.tick}): {divergence.field} "
+        f"recorded {divergence.recorded!r}, re-simulated {divergence.simulated!r}"
+    )
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
