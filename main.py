@@ -25,9 +25,7 @@ def _add_profile_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="where profiles and recordings live (default: the platform's user data folder)",
     )
-    parser.add_argument(
-        "--player", default="player", help="profile name (default: %(default)s)"
-    )
+    parser.add_argument("--player", default="player", help="profile name (default: %(default)s)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,9 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="{play,replay,bench}")
 
-    play = sub.add_parser("play", help="play (the default command)", description="Play Mirror Pong.")
-    play.add_argument("--host", default="127.0.0.1", help="address to serve on (default: %(default)s)")
-    play.add_argument("--port", type=int, default=8000, help="port to serve on (default: %(default)s)")
+    play = sub.add_parser(
+        "play", help="play (the default command)", description="Play Mirror Pong."
+    )
+    play.add_argument(
+        "--host", default="127.0.0.1", help="address to serve on (default: %(default)s)"
+    )
+    play.add_argument(
+        "--port", type=int, default=8000, help="port to serve on (default: %(default)s)"
+    )
     play.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     play.add_argument("--desktop", action="store_true", help="play in a pygame window instead")
     play.add_argument("--seed", type=int, default=None, help="seed of the first match")
@@ -67,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tick lateness of the real session loop while the server serves one "
         "WebSocket client (run in a separate process), on the real clock.",
     )
-    loop.add_argument("--seconds", type=float, default=60.0, help="how long to measure (default: 60)")
+    loop.add_argument(
+        "--seconds", type=float, default=60.0, help="how long to measure (default: 60)"
+    )
     loop.add_argument("--json", type=Path, default=None, help="also write the figures here")
     return parser
 
@@ -80,7 +86,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.command == "play":
         return play(args)
     if args.command == "replay":

@@ -185,7 +185,9 @@ def step(
     if state.serve_ticks > 0:
         serve_ticks = state.serve_ticks - 1
         if serve_ticks > 0:
-            moved = state._replace(tick=tick, left_y=left_y, right_y=right_y, serve_ticks=serve_ticks)
+            moved = state._replace(
+                tick=tick, left_y=left_y, right_y=right_y, serve_ticks=serve_ticks
+            )
             return moved, ()
         rng, u = _splitmix64(state.rng)
         angle = (2.0 * u - 1.0) * params.max_serve_angle

@@ -229,7 +229,7 @@ def create_app(config: ServerConfig, session: Session) -> web.Application:
 
 def _drop(client: _Client, reason: str) -> None:
     client.dropped += 1
-    if client.dropped <= 10 or client.dropped % 1000 == 0:  # never let a flood flood the log
+    if client.dropped <= 100 or client.dropped % 1000 == 0:  # never let a flood flood the log
         log.warning("dropped a client message (%s); %d dropped so far", reason, client.dropped)
 
 

@@ -84,8 +84,13 @@ def test_tampered_state_is_reported_where_it_diverges(tmp_path):
     record_match(path, ticks=300)
     recording = read_recording(path)
     bad = recording.records[150]
-    tampered = Record(bad.tick, bad.left_cmd, bad.right_cmd, bad.model_version,
-                      bad.state._replace(left_y=bad.state.left_y + 1e-9))
+    tampered = Record(
+        bad.tick,
+        bad.left_cmd,
+        bad.right_cmd,
+        bad.model_version,
+        bad.state._replace(left_y=bad.state.left_y + 1e-9),
+    )
     data = bytearray(path.read_bytes())
     from game.recording import pack_record
 
@@ -118,16 +123,29 @@ def _header_bytes(header: dict) -> bytes:
 @pytest.mark.parametrize(
     "name, make, message",
     [
-        ("foreign.mpr", lambda good: b"PK\x03\x04 just a zip file" * 10, "not a Mirror Pong recording"),
+        (
+            "foreign.mpr",
+            lambda good: b"PK\x03\x04 just a zip file" * 10,
+            "not a Mirror Pong recording",
+        ),
         ("empty.mpr", lambda good: b"", "not a Mirror Pong recording"),
-        ("flipped.mpr", lambda good: good[:-200] + bytes([good[-200] ^ 0xFF]) + good[-199:],
-         "fails its checksum"),
+        (
+            "flipped.mpr",
+            lambda good: good[:-200] + bytes([good[-200] ^ 0xFF]) + good[-199:],
+            "fails its checksum",
+        ),
         ("header.mpr", lambda good: good[:20] + b"X" + good[21:], "header fails its checksum"),
         ("cut-header.mpr", lambda good: good[:15], "cut off inside its header"),
-        ("format.mpr", lambda good: _header_bytes(
-            make_header(Params(), 1, "p", "s") | {"format_version": 99}), "format version 99"),
-        ("engine.mpr", lambda good: _header_bytes(
-            make_header(Params(), 1, "p", "s") | {"engine_version": 0}), "engine version 0"),
+        (
+            "format.mpr",
+            lambda good: _header_bytes(make_header(Params(), 1, "p", "s") | {"format_version": 99}),
+            "format version 99",
+        ),
+        (
+            "engine.mpr",
+            lambda good: _header_bytes(make_header(Params(), 1, "p", "s") | {"engine_version": 0}),
+            "engine version 0",
+        ),
     ],
 )
 def test_bad_files_get_one_line_and_exit_code_2(tmp_path, name, make, message):
