@@ -190,7 +190,7 @@ class RecordingWriter:
         self._wake = threading.Event()
         self._closing = False
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "xb")  # never overwrite an existing recording
+        self._file = open(path, "xb")  # noqa: SIM115 (closed by the writer thread); "x": never overwrite
         self._file.write(encode_header(header))
         self._file.flush()
         self._thread = threading.Thread(target=self._run, name=f"recorder-{path.name}", daemon=True)

@@ -118,7 +118,7 @@ def test_foreign_origin_is_refused_and_own_origin_accepted():
                 url = server.make_url("/ws")
                 for origin in (
                     "http://evil.example",
-                    "http://evil.example:%d" % server.port,
+                    f"http://evil.example:{server.port}",
                     "null",
                     "file://",
                 ):
