@@ -51,6 +51,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--points", type=int, default=11, help="points needed to win a match (default: %(default)s)"
     )
     play.add_argument("--no-record", action="store_true", help="do not record matches")
+    play.add_argument(
+        "--no-learn",
+        action="store_true",
+        help="play the scripted opponent only (no mirror, no trainer process)",
+    )
+    play.add_argument(
+        "--model",
+        choices=("mlp", "transformer"),
+        default=None,
+        help="the mirror's architecture (default: the profile's last choice, else mlp)",
+    )
+    play.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="cpu",
+        help="where the trainer runs (default: %(default)s)",
+    )
     _add_profile_options(play)
 
     replay = sub.add_parser(
@@ -122,7 +139,15 @@ def play(args: argparse.Namespace) -> int:
         print(f"error: --points must be at least 1, got {args.points}", file=sys.stderr)
         return 2
     params = Params(points_to_win=args.points)
-    opponent = ScriptedOpponent()
+    learner = None
+    if args.no_learn:
+        opponent = ScriptedOpponent()
+    else:
+        try:
+            opponent, learner = _mirror(profile, params, args.model, args.device)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
 
     def recorder_factory(params: Params, seed: int, opponent_label: str) -> RecordingWriter:
         header = make_header(params, seed, args.player, opponent_label)
@@ -137,22 +162,61 @@ def play(args: argparse.Namespace) -> int:
     )
     if not args.no_record:
         print(f"Recording matches to {profile.recordings}")
-    if args.desktop:
-        from game.desktop import run_desktop
+    if learner is not None:
+        session.frame_sinks.append(learner)
+        learner.start()
+        print(f"Your mirror learns in a background process; its files: {learner.files.folder}")
+    try:
+        if args.desktop:
+            from game.desktop import run_desktop
 
-        return run_desktop(session)
-    return _serve(session, args)
+            return run_desktop(session)
+        return _serve(session, args, learner)
+    finally:
+        if learner is not None:
+            learner.stop()
 
 
-def _serve(session, args: argparse.Namespace) -> int:
+def _mirror(profile, params, architecture: str | None, device: str):
+    """The learned opponent and the learner that feeds it, plugged together."""
+    from game.mirror_opponent import MirrorOpponent, ModelGate
+    from learner.features import ObservationBuilder
+    from learner.live import LiveLearner, MirrorFiles
+    from learner.trainer import TrainerConfig, pick_device
+
+    files = MirrorFiles(profile.folder)
+    config = None
+    if architecture is not None or device != "cpu":
+        config = TrainerConfig(device=pick_device(device))
+        if architecture is not None:
+            config.architecture = architecture
+        else:
+            config.architecture = files.load_settings().get("architecture", "mlp")
+    opponent = MirrorOpponent(observe_factory=lambda: ObservationBuilder(params).push)
+    gate = ModelGate(opponent, save_path=files.model)
+    return opponent, LiveLearner(opponent, gate, files, config=config, params=params)
+
+
+def _serve(session, args: argparse.Namespace, learner=None) -> int:
     import webbrowser
 
     from aiohttp import web
 
-    from game.server import ServerConfig, create_app
+    from game.server import EXTRA_FRAME_KEY, ServerConfig, create_app
 
     config = ServerConfig(host=args.host, port=args.port)
+    if learner is not None:
+        from learner.live import CONTROL_SCHEMAS
+
+        config.extra_schemas = CONTROL_SCHEMAS
+        config.extra_handlers = {
+            "learning": learner.handle,
+            "architecture": learner.handle,
+            "sampler_weights": learner.handle,
+        }
     app = create_app(config, session)
+    if learner is not None:
+        app[EXTRA_FRAME_KEY].append(_every(30, lambda: {"learning": learner.hud()}))
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{args.port}/"
 
@@ -168,6 +232,16 @@ def _serve(session, args: argparse.Namespace) -> int:
         print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
     return 0
+
+
+def _every(ticks: int, make_fields):
+    """Fields added to one frame in ``ticks`` (learning stats go out twice a second)."""
+    counter = iter(range(1 << 62))
+
+    def add_fields() -> dict:
+        return make_fields() if next(counter) % ticks == 0 else {}
+
+    return add_fields
 
 
 def replay(args: argparse.Namespace) -> int:

@@ -207,6 +207,8 @@ def create_app(config: ServerConfig, session: Session) -> web.Application:
         await ws.prepare(request)
         client = _Client(ws)
         await ws.send_str(json.dumps(hello_message(session)))
+        if not app[CLIENTS_KEY] and session.left_driver is None:
+            session.set_paused(False)  # a player is back: the game was waiting for them
         app[CLIENTS_KEY].add(client)
         sender = asyncio.create_task(client.send_forever())
         try:
@@ -218,8 +220,19 @@ def create_app(config: ServerConfig, session: Session) -> web.Application:
         finally:
             app[CLIENTS_KEY].discard(client)
             sender.cancel()
+            if not app[CLIENTS_KEY] and session.left_driver is None:
+                # Nobody is watching: let go of held keys and wait for the player.
+                session.set_key_command(0.0)
+                session.set_paused(True)
         return ws
 
+    async def close_sockets(app: web.Application) -> None:
+        for client in list(app[CLIENTS_KEY]):
+            await client.ws.close(code=1001, message=b"server shutting down")
+
+    if session.left_driver is None:
+        session.set_paused(True)  # the first serve waits for the first player to connect
+    app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.append(run_session)
     app.router.add_get("/", index)
     app.router.add_get("/ws", websocket)

@@ -1,0 +1,617 @@
+/*
+ * Mirror Pong — the browser client.
+ *
+ * What lives here, top to bottom:
+ *   - state       the latest hello and frame, and what the tests read (window.mirrorPong)
+ *   - connection  one WebSocket to /ws, reconnecting forever (1 s, backing off to 2 s)
+ *   - handlers    a table of incoming message handlers keyed by message "type"; to handle
+ *                 a new message, add an entry (or call window.mirrorPong.on(type, fn))
+ *   - interpolation  the drawn positions glide from where they were drawn to each new frame
+ *                 over one tick, so the picture runs about one server tick behind
+ *   - drawing     the canvas (sized to the court's aspect ratio, crisp on HiDPI) and the HUD
+ *   - input       keyboard (W/S, arrows, Space), pointer/touch on the court, pause button
+ *
+ * Protocol (see game/server.py): server -> client "hello" then one "frame" per tick;
+ * client -> server "input" {command}, "pointer" {y}, "pause" {paused}, "new_match".
+ * The server rejects extra fields, so messages are sent in exactly those shapes.
+ */
+
+const SNAP_DISTANCE = 0.3;        // court units: a bigger ball jump is a serve/new point, not motion
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 2000;
+const SILENCE_LIMIT_MS = 5000;    // an open socket with no message this long is given up on
+const FLASH_MS = 600;
+
+// ---- state -------------------------------------------------------------------------------
+
+const state = {
+  hello: null,
+  court: { width: 1.6, height: 1.0, paddle_inset: 0.04, paddle_half_height: 0.09, ball_radius: 0.012 },
+  tickMs: 1000 / 60,
+  pointsToWin: 11,
+  frame: null,
+};
+
+const handlers = {};
+
+/** What automated tests (and the console) can read; updated live. */
+const mirrorPong = {
+  lastFrame: null,
+  connected: false,
+  hello: null,
+  drawn: null,        // the interpolated positions last drawn (ball, left_y, right_y)
+  handlers,
+  on(type, fn) { handlers[type] = fn; },
+  send,
+};
+window.mirrorPong = mirrorPong;
+
+const $ = (id) => document.getElementById(id);
+const el = {
+  canvas: $("court"),
+  box: $("court-box"),
+  stage: $("stage"),
+  column: $("column"),
+  hud: $("hud"),
+  statusbar: $("statusbar"),
+  overlay: $("overlay"),
+  overlayTitle: $("overlay-title"),
+  overlaySub: $("overlay-sub"),
+  status: $("status"),
+  score: $("score"),
+  you: $("you"),
+  opponent: $("opponent"),
+  help: $("help"),
+  recording: $("recording"),
+  pauseBtn: $("pause-btn"),
+  tick: $("tick"),
+  learning: $("learning"),
+};
+const ctx = el.canvas.getContext("2d");
+
+// ---- connection --------------------------------------------------------------------------
+
+let socket = null;
+let retryMs = RETRY_FIRST_MS;
+let retryTimer = null;
+let lastMessageAt = 0;
+let attempts = 0;
+
+function socketUrl() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}/ws`;
+}
+
+function connect() {
+  retryTimer = null;
+  setStatus(attempts++ === 0 ? "connecting" : "reconnecting");
+  let ws;
+  try {
+    ws = new WebSocket(socketUrl());
+  } catch (err) {
+    console.warn("WebSocket failed to start:", err);
+    scheduleReconnect();
+    return;
+  }
+  socket = ws;
+  ws.onopen = () => {
+    if (socket !== ws) return;
+    retryMs = RETRY_FIRST_MS;
+    lastMessageAt = performance.now();
+    mirrorPong.connected = true;
+    setStatus("connected");
+    resyncInput();
+  };
+  ws.onmessage = (event) => {
+    if (socket !== ws) return;
+    lastMessageAt = performance.now();
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      console.warn("ignored a message that is not JSON");
+      return;
+    }
+    const handler = message && handlers[message.type];
+    if (handler) handler(message);
+  };
+  ws.onclose = () => {
+    if (socket !== ws) return;
+    socket = null;
+    mirrorPong.connected = false;
+    setStatus("disconnected");
+    scheduleReconnect();
+  };
+  // onerror is always followed by onclose, which does the work.
+}
+
+function scheduleReconnect() {
+  if (retryTimer !== null) return;
+  retryTimer = setTimeout(connect, retryMs);
+  retryMs = Math.min(RETRY_MAX_MS, retryMs * 1.5);
+}
+
+function send(message) {
+  if (socket && socket.readyState === WebSocket.OPEN) {
+    socket.send(JSON.stringify(message));
+    return true;
+  }
+  return false;
+}
+
+// A socket that silently stops delivering (the server sends every tick, paused or not).
+setInterval(() => {
+  if (socket && socket.readyState === WebSocket.OPEN &&
+      performance.now() - lastMessageAt > SILENCE_LIMIT_MS) {
+    console.warn("no message for a while; reconnecting");
+    socket.close();
+    // A stuck close never fires onclose quickly, so let go of it now.
+    const stale = socket;
+    socket = null;
+    stale.onclose = stale.onmessage = stale.onopen = null;
+    mirrorPong.connected = false;
+    setStatus("disconnected");
+    scheduleReconnect();
+  }
+}, 1000);
+
+function setStatus(kind) {
+  const text = {
+    connecting: "connecting…",
+    connected: "connected",
+    disconnected: "disconnected — reconnecting…",
+    reconnecting: "disconnected — reconnecting…",
+  }[kind];
+  el.status.textContent = text;
+  el.status.className = kind === "reconnecting" ? "disconnected" : kind;
+  document.body.classList.toggle("offline", kind !== "connected");
+  updateOverlay();
+  updatePauseButton();
+}
+
+// ---- handlers ----------------------------------------------------------------------------
+
+handlers.hello = (hello) => {
+  state.hello = mirrorPong.hello = hello;
+  if (hello.court) state.court = { ...state.court, ...hello.court };
+  if (hello.tick_rate > 0) state.tickMs = 1000 / hello.tick_rate;
+  if (hello.points_to_win > 0) state.pointsToWin = hello.points_to_win;
+  el.you.textContent = hello.player ? `You (${hello.player})` : "You";
+  el.help.textContent =
+    `W/S or ↑/↓ to move, or drag/touch on the court; Space to pause; first to ${state.pointsToWin} wins`;
+  interp.reset();                      // a fresh connection starts from its first frame
+  resize();
+};
+
+handlers.frame = (frame) => {
+  const previous = state.frame;
+  state.frame = mirrorPong.lastFrame = frame;
+  interp.push(frame, previous);
+  noteEffects(frame, previous);
+  updateHud(frame, previous);
+  // Further keys (e.g. frame.learning) are for later handlers/panels; unknown keys are ignored.
+};
+
+// ---- interpolation -----------------------------------------------------------------------
+
+/*
+ * Each new frame becomes the target; the start is whatever was on screen when it arrived
+ * (normally the previous frame, reached one tick after it arrived). Positions glide from
+ * start to target over one tick, so motion is continuous at any display rate and a late or
+ * bunched frame never makes anything jump back. A ball jump over SNAP_DISTANCE (a point
+ * scored, the serve reset) or a new match snaps instead.
+ */
+const interp = {
+  from: null,
+  to: null,
+  arrived: 0,
+
+  reset() { this.from = this.to = null; },
+
+  push(frame, previous) {
+    const now = performance.now();
+    const target = pose(frame);
+    const restart = !this.to || !previous || frame.tick < previous.tick ||
+      (frame.events && frame.events.includes("miss"));
+    if (restart) {
+      this.from = target;
+    } else {
+      this.from = this.sample(now);
+      const dx = target.ball[0] - this.from.ball[0];
+      const dy = target.ball[1] - this.from.ball[1];
+      if (Math.hypot(dx, dy) > SNAP_DISTANCE) this.from = { ...this.from, ball: target.ball };
+    }
+    this.to = target;
+    this.arrived = now;
+  },
+
+  sample(now) {
+    if (!this.to) return null;
+    const a = Math.min(1, Math.max(0, (now - this.arrived) / state.tickMs));
+    const f = this.from, t = this.to;
+    return {
+      ball: [lerp(f.ball[0], t.ball[0], a), lerp(f.ball[1], t.ball[1], a)],
+      left_y: lerp(f.left_y, t.left_y, a),
+      right_y: lerp(f.right_y, t.right_y, a),
+    };
+  },
+};
+
+function pose(frame) {
+  return { ball: [frame.ball[0], frame.ball[1]], left_y: frame.left_y, right_y: frame.right_y };
+}
+
+function lerp(a, b, t) { return a + (b - a) * t; }
+
+// ---- effects (brief flashes on hits and points) ------------------------------------------
+
+const flash = { left: 0, right: 0, scoreLeft: 0, scoreRight: 0 };
+
+function noteEffects(frame, previous) {
+  const now = performance.now();
+  if (frame.events && frame.events.includes("hit")) {
+    if (frame.ball[0] < state.court.width / 2) flash.left = now; else flash.right = now;
+  }
+  // Points come from the score, not the events: a slow client may skip a frame's events.
+  if (previous && frame.tick >= previous.tick) {
+    if (frame.score[0] > previous.score[0]) flash.scoreLeft = now;
+    if (frame.score[1] > previous.score[1]) flash.scoreRight = now;
+  }
+}
+
+function flashLevel(since, now) {
+  const t = (now - since) / FLASH_MS;
+  return t >= 0 && t < 1 ? 1 - t : 0;
+}
+
+// ---- HUD ---------------------------------------------------------------------------------
+
+function opponentText(opponent) {
+  if (!opponent) return "Opponent: —";
+  if (opponent.label === "scripted") return "Opponent: scripted (not learning yet)";
+  return `Opponent: ${opponent.label} v${opponent.version}`;
+}
+
+function updateHud(frame, previous) {
+  el.tick.textContent = `tick ${frame.tick}`;
+  const oppText = opponentText(frame.opponent);
+  if (el.opponent.textContent !== oppText) el.opponent.textContent = oppText;
+  const scoreText = `You ${frame.score[0]} – ${frame.score[1]} Mirror`;
+  if (el.score.textContent !== scoreText) el.score.textContent = scoreText;
+
+  const warning = typeof frame.recording === "string" && frame.recording ? `⚠ ${frame.recording}` : "";
+  if (el.recording.textContent !== warning) {
+    el.recording.textContent = warning;
+    el.recording.hidden = !warning;
+  }
+  if (!previous || previous.paused !== frame.paused || previous.winner !== frame.winner ||
+      previous.score[0] !== frame.score[0] || previous.score[1] !== frame.score[1]) {
+    updateOverlay();
+    updatePauseButton();
+  }
+}
+
+function updateOverlay() {
+  const frame = state.frame;
+  let title = "", sub = "", kind = "";
+  if (frame && frame.winner) {
+    const youWon = frame.winner < 0;
+    title = youWon ? "You win!" : "Mirror wins";
+    kind = youWon ? "win" : "lose";
+    sub = `${frame.score[0]} – ${frame.score[1]}\nPress Space or tap to play again`;
+  } else if (frame && frame.paused) {
+    title = "Paused — press Space";
+    sub = "or tap the court to resume";
+  }
+  el.overlay.hidden = !title;
+  el.overlay.className = kind;
+  el.overlayTitle.textContent = title;
+  el.overlaySub.textContent = sub;
+}
+
+function updatePauseButton() {
+  const frame = state.frame;
+  el.pauseBtn.disabled = !mirrorPong.connected || !frame;
+  el.pauseBtn.textContent = frame && frame.winner ? "New match" : frame && frame.paused ? "Resume" : "Pause";
+}
+
+// ---- drawing -----------------------------------------------------------------------------
+
+let cssSize = { w: 0, h: 0 };
+let pixelRatio = 0;
+
+/**
+ * Size the court to the largest rectangle of the court's aspect ratio that fits the stage
+ * once the HUD line and the status bar have their room; the column takes the court's width.
+ * (The status bar may wrap at a new width, so this settles in at most a couple of passes.)
+ */
+function resize() {
+  const aspect = state.court.width / state.court.height;
+  const dpr = window.devicePixelRatio || 1;
+  for (let pass = 0; pass < 3; pass++) {
+    const gaps = 2 * (parseFloat(getComputedStyle(el.column).rowGap) || 0);
+    const availW = el.stage.clientWidth;
+    const availH = el.stage.clientHeight - el.hud.offsetHeight - el.statusbar.offsetHeight - gaps;
+    if (availW <= 0 || availH <= 0) return;
+    let w = availW, h = availW / aspect;
+    if (h > availH) { h = availH; w = availH * aspect; }
+    w = Math.floor(w); h = Math.floor(h);
+    if (w === cssSize.w && h === cssSize.h && dpr === pixelRatio) return;
+    cssSize = { w, h };
+    pixelRatio = dpr;
+    el.column.style.width = `${w}px`;
+    el.box.style.width = `${w}px`;
+    el.box.style.height = `${h}px`;
+    el.canvas.width = Math.round(w * dpr);
+    el.canvas.height = Math.round(h * dpr);
+  }
+}
+
+const resizeObserver = new ResizeObserver(resize);
+resizeObserver.observe(el.stage);
+resizeObserver.observe(el.statusbar);
+window.addEventListener("resize", resize);
+
+const COLORS = {
+  court: "#0d1117",
+  line: "rgba(230, 237, 243, 0.22)",
+  paddle: "#e6edf3",
+  ball: "#ffffff",
+  score: "rgba(230, 237, 243, 0.30)",
+  label: "rgba(230, 237, 243, 0.28)",
+  hit: "#79c0ff",
+  point: "#ffffff",
+};
+
+function draw(now) {
+  if (pixelRatio !== (window.devicePixelRatio || 1)) resize();
+  const court = state.court;
+  const W = el.canvas.width, H = el.canvas.height;
+  if (!W || !H) return;
+  const scale = W / court.width;                       // device pixels per court unit
+  const px = 1 / scale;                                // one device pixel, in court units
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.fillStyle = COLORS.court;
+  ctx.fillRect(0, 0, W, H);
+  ctx.setTransform(scale, 0, 0, scale, 0, 0);          // draw in court units from here on
+
+  // centre line, dashed
+  const dash = court.height / 30;
+  ctx.fillStyle = COLORS.line;
+  const lineW = Math.max(2 * px, court.width * 0.004);
+  for (let y = dash / 2; y < court.height; y += dash * 2) {
+    ctx.fillRect(court.width / 2 - lineW / 2, y, lineW, dash);
+  }
+
+  const frame = state.frame;
+  drawScore(frame, now, court);
+  const pos = interp.sample(now);
+  mirrorPong.drawn = pos;
+  if (!pos) return;
+
+  // paddles: thin bars between each goal line and the paddle's face
+  const thick = court.paddle_inset * 0.6;
+  const half = court.paddle_half_height;
+  drawPaddle(court.paddle_inset - thick, pos.left_y - half, thick, 2 * half, flashLevel(flash.left, now));
+  drawPaddle(court.width - court.paddle_inset, pos.right_y - half, thick, 2 * half, flashLevel(flash.right, now));
+
+  // ball (blinks gently while it waits for the serve)
+  let alpha = 1;
+  if (frame && frame.serving && !frame.paused && !frame.winner) alpha = 0.55 + 0.45 * Math.cos(now / 130);
+  ctx.globalAlpha = alpha;
+  ctx.fillStyle = COLORS.ball;
+  ctx.beginPath();
+  ctx.arc(pos.ball[0], pos.ball[1], court.ball_radius, 0, Math.PI * 2);
+  ctx.fill();
+  ctx.globalAlpha = 1;
+}
+
+function drawPaddle(x, y, w, h, glow) {
+  ctx.fillStyle = glow > 0 ? mix(COLORS.paddle, COLORS.hit, glow) : COLORS.paddle;
+  ctx.fillRect(x, y, w, h);
+}
+
+// Classic blocky score digits, 3 x 5 cells each (drawn as rectangles: no font needed).
+const DIGITS = [
+  "111101101101111", "110010010010111", "111001111100111", "111001111001111", "101101111001001",
+  "111100111001111", "111100111101111", "111001001001001", "111101111101111", "111101111001111",
+];
+
+function drawScore(frame, now, court) {
+  // Drawn in whole device pixels, so the blocks stay sharp at any size.
+  const scale = el.canvas.width / court.width;
+  const cell = Math.max(2, Math.round(court.height * 0.026 * scale));
+  const top = Math.round(court.height * 0.045 * scale);
+  const labelSize = Math.max(9, Math.round(court.height * 0.028 * scale));
+  ctx.save();
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  const score = frame ? frame.score : [0, 0];
+  const sides = [
+    [court.width * 0.25, score[0], flashLevel(flash.scoreLeft, now), "YOU"],
+    [court.width * 0.75, score[1], flashLevel(flash.scoreRight, now), "MIRROR"],
+  ];
+  for (const [x, value, glow, label] of sides) {
+    const cx = Math.round(x * scale);
+    const text = String(value);
+    const width = text.length * 3 * cell + (text.length - 1) * cell;
+    let left = cx - Math.round(width / 2);
+    ctx.fillStyle = glow > 0 ? `rgba(255, 255, 255, ${0.35 + 0.65 * glow})` : COLORS.score;
+    for (const ch of text) {
+      const pattern = DIGITS[ch.charCodeAt(0) - 48];
+      if (pattern) {
+        for (let i = 0; i < 15; i++) {
+          if (pattern[i] === "1") ctx.fillRect(left + (i % 3) * cell, top + Math.floor(i / 3) * cell, cell, cell);
+        }
+      }
+      left += 4 * cell;
+    }
+    ctx.font = `600 ${labelSize}px system-ui, "DejaVu Sans", sans-serif`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    ctx.fillStyle = COLORS.label;
+    if ("letterSpacing" in ctx) ctx.letterSpacing = `${Math.round(labelSize * 0.25)}px`;
+    ctx.fillText(label, cx, top + 5 * cell + Math.round(cell * 0.8));
+    if ("letterSpacing" in ctx) ctx.letterSpacing = "0px";
+  }
+  ctx.restore();
+}
+
+function mix(hexA, hexB, t) {
+  const a = parseInt(hexA.slice(1), 16), b = parseInt(hexB.slice(1), 16);
+  const ch = (v, s) => (v >> s) & 255;
+  const m = (s) => Math.round(lerp(ch(a, s), ch(b, s), t));
+  return `rgb(${m(16)}, ${m(8)}, ${m(0)})`;
+}
+
+// ---- input: keyboard ---------------------------------------------------------------------
+
+const KEY_DIRECTIONS = { KeyW: -1, ArrowUp: -1, KeyS: 1, ArrowDown: 1 };
+const KEY_FALLBACK = { w: "KeyW", W: "KeyW", s: "KeyS", S: "KeyS", ArrowUp: "ArrowUp", ArrowDown: "ArrowDown" };
+const heldKeys = [];                 // codes of movement keys held, oldest first
+let sentCommand = 0;
+
+/** Keys typed into a form field (e.g. the future side panel's controls) are not game keys. */
+function typingInField(event) {
+  const t = event.target;
+  return t instanceof HTMLElement &&
+    (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName));
+}
+
+function keyCode(event) {
+  return KEY_DIRECTIONS[event.code] !== undefined ? event.code : KEY_FALLBACK[event.key];
+}
+
+/** The most recently pressed key still held decides (so both held = the newer one). */
+function currentCommand() {
+  return heldKeys.length ? KEY_DIRECTIONS[heldKeys[heldKeys.length - 1]] : 0;
+}
+
+function sendCommand(force = false) {
+  const command = currentCommand();
+  if (command === sentCommand && !force) return;
+  if (send({ type: "input", command })) sentCommand = command;
+}
+
+window.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey || typingInField(event)) return;
+  if (event.code === "Space" || event.key === " ") {
+    event.preventDefault();
+    if (!event.repeat) togglePause();
+    return;
+  }
+  const code = keyCode(event);
+  if (!code) return;
+  event.preventDefault();
+  if (!heldKeys.includes(code)) heldKeys.push(code);
+  sendCommand();
+});
+
+window.addEventListener("keyup", (event) => {
+  if (typingInField(event)) return;
+  if (event.code === "Space" || event.key === " ") { event.preventDefault(); return; }
+  const code = keyCode(event);
+  if (!code) return;
+  event.preventDefault();
+  const i = heldKeys.indexOf(code);
+  if (i >= 0) heldKeys.splice(i, 1);
+  sendCommand();
+});
+
+function releaseEverything() {
+  heldKeys.length = 0;
+  send({ type: "input", command: 0 });
+  sentCommand = 0;
+  if (activePointer !== null) endPointer();
+}
+
+window.addEventListener("blur", releaseEverything);
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) releaseEverything();
+});
+
+function togglePause() {
+  const frame = state.frame;
+  if (!frame) return;
+  if (frame.winner) send({ type: "new_match" });
+  else send({ type: "pause", paused: !frame.paused });
+}
+
+el.pauseBtn.addEventListener("pointerdown", (event) => event.preventDefault()); // keep focus off it
+el.pauseBtn.addEventListener("click", () => { togglePause(); el.pauseBtn.blur(); });
+
+// ---- input: pointer / touch --------------------------------------------------------------
+
+/*
+ * A mouse steers while its button is held over the court (so a resting mouse never fights
+ * the keyboard); a touch or pen steers as soon as it touches. The paddle is asked to go to
+ * the pointer's height; letting go sends null. Moves are sent at most once per animation
+ * frame. A tap on a paused court resumes; a tap after the match starts a new one.
+ */
+let activePointer = null;
+let pendingPointerY = null;
+
+function courtFraction(event) {
+  const rect = el.canvas.getBoundingClientRect();
+  const y = (event.clientY - rect.top) / rect.height;
+  return Math.min(1, Math.max(0, y));
+}
+
+el.canvas.addEventListener("pointerdown", (event) => {
+  if (event.pointerType === "mouse" && event.button !== 0) return;
+  event.preventDefault();
+  const frame = state.frame;
+  if (!frame || !mirrorPong.connected) return;
+  if (frame.winner) { send({ type: "new_match" }); return; }
+  if (frame.paused) send({ type: "pause", paused: false });
+  if (activePointer !== null) return;                  // one finger steers; others are ignored
+  activePointer = event.pointerId;
+  try { el.canvas.setPointerCapture(event.pointerId); } catch { /* already gone */ }
+  pendingPointerY = courtFraction(event);
+});
+
+el.canvas.addEventListener("pointermove", (event) => {
+  if (event.pointerId !== activePointer) return;
+  pendingPointerY = courtFraction(event);
+});
+
+for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) {
+  el.canvas.addEventListener(type, (event) => {
+    if (event.pointerId === activePointer) endPointer();
+  });
+}
+
+el.canvas.addEventListener("contextmenu", (event) => event.preventDefault());
+
+function endPointer() {
+  activePointer = null;
+  pendingPointerY = null;
+  send({ type: "pointer", y: null });
+  if (currentCommand() !== 0) sendCommand(true);       // a key still held takes over again
+}
+
+function flushPointer() {
+  if (pendingPointerY === null || activePointer === null) return;
+  if (send({ type: "pointer", y: pendingPointerY })) pendingPointerY = null;
+}
+
+/** After (re)connecting, tell the server what the controls are doing right now. */
+function resyncInput() {
+  sentCommand = 0;
+  sendCommand(true);
+  if (activePointer !== null && pendingPointerY === null && state.frame) {
+    pendingPointerY = state.frame.left_y / state.court.height;
+  }
+}
+
+// ---- main loop ---------------------------------------------------------------------------
+
+function loop(now) {
+  flushPointer();
+  draw(now);
+  requestAnimationFrame(loop);
+}
+
+resize();
+updatePauseButton();
+connect();
+requestAnimationFrame(loop);
