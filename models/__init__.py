@@ -1,0 +1,1 @@
+"""Mirror architectures (torch) and the torch-free ONNX contract (``models.contract``)."""

@@ -1,0 +1,145 @@
+"""The gate: hand-made bad ONNX models never reach the opponent; good ones swap between ticks."""
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from onnx import TensorProto, helper
+
+from game.engine import RIGHT, new_match, view
+from game.mirror_opponent import (
+    CandidateRejected,
+    MirrorOpponent,
+    ModelGate,
+    check_candidate,
+)
+from learner.exporter import export_onnx
+from learner.features import ObservationBuilder
+from models.contract import HISTORY, NUM_BINS, NUM_FEATURES, OPSET
+from models.registry import build_model
+
+
+def _graph_model(nodes, inputs, outputs, initializers=(), contract_version="1"):
+    graph = helper.make_graph(nodes, "bad", inputs, outputs, initializer=list(initializers))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8
+    helper.set_model_props(model, {"contract_version": contract_version})
+    return model.SerializeToString()
+
+
+def _obs_input(shape=("batch", HISTORY, NUM_FEATURES), name="obs"):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape))
+
+
+def _logits_output(shape=("batch", NUM_BINS), name="logits"):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape))
+
+
+def nan_model() -> bytes:
+    """Right shapes, but every score is NaN (0 * inf)."""
+    w = helper.make_tensor("w", TensorProto.FLOAT, [HISTORY * NUM_FEATURES, NUM_BINS],
+                           [float("inf")] * (HISTORY * NUM_FEATURES * NUM_BINS))
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [-1, HISTORY * NUM_FEATURES])
+    nodes = [
+        helper.make_node("Reshape", ["obs", "shape"], ["flat"]),
+        helper.make_node("Mul", ["flat", "zero"], ["zeros"]),
+        helper.make_node("MatMul", ["zeros", "w"], ["logits"]),
+    ]
+    zero = helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])
+    return _graph_model(nodes, [_obs_input()], [_logits_output()], [w, shape, zero])
+
+
+def wrong_shape_model() -> bytes:
+    """Outputs 5 scores instead of NUM_BINS."""
+    w = helper.make_tensor("w", TensorProto.FLOAT, [HISTORY * NUM_FEATURES, 5],
+                           [0.01] * (HISTORY * NUM_FEATURES * 5))
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [-1, HISTORY * NUM_FEATURES])
+    nodes = [
+        helper.make_node("Reshape", ["obs", "shape"], ["flat"]),
+        helper.make_node("MatMul", ["flat", "w"], ["logits"]),
+    ]
+    return _graph_model(nodes, [_obs_input()], [_logits_output(("batch", 5))], [w, shape])
+
+
+def wrong_input_model() -> bytes:
+    nodes = [helper.make_node("Identity", ["x"], ["logits"])]
+    return _graph_model(nodes, [_obs_input(("batch", NUM_BINS), name="x")], [_logits_output()])
+
+
+def good_model(seed=0, version=1) -> bytes:
+    torch.manual_seed(seed)
+    return export_onnx(build_model("mlp"), version)
+
+
+def _opponent():
+    return MirrorOpponent(observe_factory=lambda: ObservationBuilder().push)
+
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (nan_model, "non-finite"),
+        (wrong_shape_model, "contract needs 21"),
+        (wrong_input_model, "contract needs ['obs']"),
+        (lambda: b"this is not onnx at all", "not a valid ONNX model"),
+        (lambda: good_model()[:500], "not a valid ONNX model"),
+        (lambda: _set_contract(good_model(), "99"), "contract version '99'"),
+    ],
+)
+def test_bad_models_are_never_swapped_in(make, reason):
+    opponent = _opponent()
+    gate = ModelGate(opponent)
+    assert gate.consider(good_model(version=1), 1) is not None
+    state = new_match(0)
+    opponent.act(view(state, RIGHT))
+    assert opponent.model_version == 1
+    with pytest.raises(CandidateRejected, match=pytest_escape(reason)):
+        check_candidate(make())
+    assert gate.consider(make(), 2) is None
+    opponent.act(view(state, RIGHT))
+    assert opponent.model_version == 1 and opponent.label == "mirror"  # the last good one plays
+    assert gate.stats.rejected == 1 and reason.split()[0] in gate.stats.last_rejection
+
+
+def pytest_escape(text):
+    import re
+
+    return re.escape(text)
+
+
+def _set_contract(data: bytes, version: str) -> bytes:
+    model = onnx.load_from_string(data)
+    for prop in model.metadata_props:
+        if prop.key == "contract_version":
+            prop.value = version
+    return model.SerializeToString()
+
+
+def test_worse_model_on_heldout_frames_is_rejected():
+    opponent = _opponent()
+    gate = ModelGate(opponent)
+    obs = np.random.default_rng(0).normal(size=(200, HISTORY, NUM_FEATURES)).astype(np.float32)
+    first = gate.consider(good_model(seed=1), 1)
+    state = new_match(0)
+    opponent.act(view(state, RIGHT))
+    # Held-out "player" commands are exactly what model 1 plays: nothing can beat it.
+    from game.mirror_opponent import commands_from_logits
+
+    (logits,) = first.session.run(None, {"obs": obs})
+    commands = commands_from_logits(logits)
+    assert gate.consider(good_model(seed=2, version=2), 2, obs, commands) is None
+    assert "worse than the current model" in gate.stats.last_rejection
+    assert gate.consider(good_model(seed=1, version=3), 3, obs, commands) is not None
+
+
+def test_swap_happens_between_ticks_and_plays_the_model(tmp_path):
+    opponent = _opponent()
+    gate = ModelGate(opponent, save_path=tmp_path / "mirror" / "model.onnx")
+    state = new_match(0)
+    assert opponent.label == "scripted"
+    gate.consider(good_model(version=4), 4)
+    assert opponent.model_version == 0  # offered, not yet playing
+    command = opponent.act(view(state, RIGHT))
+    assert opponent.model_version == 4 and -1.0 <= command <= 1.0
+    assert (tmp_path / "mirror" / "model.onnx").read_bytes() == opponent.model.onnx_bytes
+    assert not list((tmp_path / "mirror").glob("*.tmp"))

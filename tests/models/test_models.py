@@ -1,0 +1,65 @@
+"""Both architectures export through one exporter to ONNX that matches torch."""
+
+import json
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from learner.exporter import FastExporter, export_onnx
+from models.contract import HISTORY, METADATA_KEYS, NUM_BINS, NUM_FEATURES
+from models.registry import build_model
+from models.tiny_transformer import TinyTransformer, TransformerConfig
+
+
+def _perturb(model, seed):
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.3 * torch.randn(parameter.shape, generator=generator))
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "transformer"])
+@pytest.mark.parametrize("fast", [False, True])
+def test_onnx_matches_torch_within_1e_5(architecture, fast):
+    torch.manual_seed(0)
+    model = build_model(architecture)
+    exporter = FastExporter(model) if fast else None
+    _perturb(model, 1)  # weights that differ from the ones traced
+    data = exporter.export(model, 3, 1000, 0.5) if fast else export_onnx(model, 3, 1000, 0.5)
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    obs = np.random.default_rng(0).normal(size=(64, HISTORY, NUM_FEATURES)).astype(np.float32)
+    (onnx_logits,) = session.run(None, {"obs": obs})
+    with torch.no_grad():
+        torch_logits = model.eval()(torch.from_numpy(obs)).numpy()
+    assert onnx_logits.shape == (64, NUM_BINS)
+    np.testing.assert_allclose(onnx_logits, torch_logits, atol=1e-5, rtol=0)
+    metadata = session.get_modelmeta().custom_metadata_map
+    assert set(METADATA_KEYS) <= set(metadata)
+    assert metadata["architecture"] == architecture and metadata["model_version"] == "3"
+    assert json.loads(metadata["config"]) and metadata["training_frames"] == "1000"
+    onnx.checker.check_model(onnx.load_from_string(data))
+
+
+def test_transformer_is_causal():
+    torch.manual_seed(0)
+    model = TinyTransformer(TransformerConfig()).eval()
+    obs = torch.randn(2, HISTORY, NUM_FEATURES)
+    changed = obs.clone()
+    changed[:, 10:, :] += 5.0  # change only the later ticks
+    with torch.no_grad():
+        before = model.training_logits(obs)
+        after = model.training_logits(changed)
+    assert torch.allclose(before[:, :10], after[:, :10], atol=1e-6)
+    assert not torch.allclose(before[:, 10:], after[:, 10:])
+
+
+def test_bad_configs_are_refused_with_the_value():
+    with pytest.raises(ValueError, match="architecture must be one of"):
+        build_model("lstm")
+    with pytest.raises(ValueError, match="n_embd=30, n_head=4"):
+        build_model("transformer", {"n_embd": 30, "n_head": 4})
+    with pytest.raises(ValueError, match="frames=99"):
+        build_model("mlp", {"frames": 99})
