@@ -1,0 +1,96 @@
+"""Headless simulation: a scripted player against its own evolving mirror, faster than real time.
+
+The same session loop (on the simulated clock), feature builder, sampler, trainer step,
+exporter, gate and opponent runtime as live play; only the trainer runs in-process, in
+lockstep with simulated time, at ``steps_per_second`` training steps per second of play
+(the live trainer's pacing), so a run is reproducible from its seed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from game.engine import DEFAULT_PARAMS, Params
+from game.mirror_opponent import MirrorOpponent, ModelGate
+from game.opponent import Opponent
+from game.session import Session, SimClock
+from learner.features import ObservationBuilder
+from learner.sampler import RelevanceWeights
+from learner.trainer import MirrorTrainer, TrainerConfig
+
+
+class TrainerSink:
+    """Frame sink that feeds an in-process trainer (the live one feeds a queue instead)."""
+
+    def __init__(self, trainer: MirrorTrainer) -> None:
+        self.trainer = trainer
+
+    def on_tick(self, before, left_cmd, right_cmd, after, events) -> None:
+        self.trainer.add_tick(before, left_cmd, [(e.kind, e.side) for e in events])
+
+
+@dataclass
+class SimulationResult:
+    trainer: MirrorTrainer
+    opponent: MirrorOpponent
+    gate: ModelGate
+    curve: list[dict] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+
+def simulate(
+    persona: Opponent,
+    minutes: float,
+    config: TrainerConfig | None = None,
+    weights: RelevanceWeights | None = None,
+    params: Params = DEFAULT_PARAMS,
+    seed: int = 0,
+    evaluate_every: float = 15.0,
+    on_evaluation: Callable[[dict], None] | None = None,
+) -> SimulationResult:
+    """Let ``persona`` play the left side for ``minutes`` of simulated play while its mirror
+    learns and plays the right side. Evaluates every ``evaluate_every`` simulated seconds."""
+    config = config or TrainerConfig(seed=seed)
+    trainer = MirrorTrainer(config, weights, params)
+    opponent = MirrorOpponent(observe_factory=lambda: ObservationBuilder(params).push)
+    gate = ModelGate(opponent)
+    session = Session(opponent, params=params, seed=seed, left_driver=persona)
+    session.frame_sinks.append(TrainerSink(trainer))
+    result = SimulationResult(trainer, opponent, gate)
+    started = time.perf_counter()
+    total_seconds = int(round(minutes * 60))
+    step_budget = 0.0
+    for second in range(1, total_seconds + 1):
+        asyncio.run(session.run(SimClock(), ticks=params.tick_rate))
+        if session.state.winner:
+            session.new_match(seed + second)  # matches follow each other as in play
+        step_budget += config.steps_per_second
+        while step_budget >= 1.0:
+            step_budget -= 1.0
+            trainer.train_step()
+        if second % evaluate_every == 0 or second == total_seconds:
+            evaluation = trainer.evaluate()
+            candidate = trainer.candidate(evaluation)
+            if candidate is not None:
+                gate.consider(
+                    candidate.onnx_bytes,
+                    candidate.version,
+                    candidate.heldout_obs,
+                    candidate.heldout_commands,
+                )
+            point = {
+                "minutes": round(second / 60.0, 4),
+                "agreement": evaluation["agreement"],
+                "approach_agreement": evaluation["approach_agreement"],
+                "loss": evaluation["loss"],
+                "model_version": gate.opponent.model_version if gate.stats.accepted else 0,
+            }
+            result.curve.append(point)
+            if on_evaluation:
+                on_evaluation(point)
+    session.close()
+    result.wall_seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,355 @@
+"""The trainer: behavioural cloning of the player's commands, one step at a time.
+
+``MirrorTrainer`` is the whole learning loop in one object, usable in-process (headless
+benches, offline training, tests) or inside the trainer process (``learner.live``):
+
+    add_tick()   the player's view -> features window -> storage + relevance weight,
+                 or to the held-out set (every ``heldout_every``-th rally)
+    train_step() a relevance-weighted batch -> cross-entropy over command bins -> AdamW
+    evaluate()   held-out agreement, overall and while the ball approaches
+    candidate()  when held-out agreement improved, an ONNX export with its metadata
+
+The learning rate warms up linearly, then stays constant: play never ends, so a schedule
+that decays to zero would stop the mirror from following a player who changes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from game.engine import LEFT, DEFAULT_PARAMS, Params, State, view
+from learner.exporter import FastExporter
+from learner.features import ObservationBuilder
+from learner.sampler import (
+    PHASE_APPROACH,
+    PHASE_RECEDE,
+    PHASE_SERVE,
+    FrameStorage,
+    RelevanceSampler,
+    RelevanceWeights,
+)
+from models.contract import (
+    AGREEMENT_TOLERANCE,
+    COMMAND_BINS,
+    FEATURE_NAMES,
+    HISTORY,
+    NUM_FEATURES,
+    bin_from_command,
+)
+from models.registry import build_model, model_config
+
+_APPROACHING = FEATURE_NAMES.index("approaching")
+_SERVING = FEATURE_NAMES.index("serving")
+_TIME_TO_REACH = FEATURE_NAMES.index("time_to_reach")
+_BINS = torch.tensor(COMMAND_BINS)
+
+
+@dataclass
+class TrainerConfig:
+    architecture: str = "mlp"
+    """'mlp' or 'transformer'."""
+    model_config: dict = field(default_factory=dict)
+    """Overrides of the architecture's config dataclass."""
+    capacity: int = 100_000
+    """Frames kept for training (about 28 minutes of play)."""
+    batch_size: int = 256
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    steps_per_second: float = 30.0
+    """Training steps per second of play. DESIGN.md: a few dozen already saturate (distinct
+    trajectories, not compute, limit learning), and it leaves the other core to the browser."""
+    heldout_every: int = 5
+    """Every this-many-th rally is held out for validation, never trained on."""
+    heldout_capacity: int = 4096
+    """The most recent held-out frames kept."""
+    min_frames: int = 300
+    """Frames (5 s of play) before the first candidate is exported."""
+    min_improvement: float = 0.005
+    """Held-out agreement gain over the last exported model that triggers a new export."""
+    device: str = "cpu"
+    seed: int = 0
+
+
+@dataclass
+class Candidate:
+    onnx_bytes: bytes
+    version: int
+    agreement: float
+    approach_agreement: float
+    training_frames: int
+    produced_at: float  # time.time() at the end of the training step that made it
+    heldout_obs: np.ndarray  # (N, HISTORY, NUM_FEATURES) the gate compares models on
+    heldout_commands: np.ndarray  # (N,)
+
+
+def pick_device(requested: str) -> str:
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but torch sees no CUDA device")
+    if requested not in {"cpu", "cuda"}:
+        raise ValueError(f"device must be auto, cpu or cuda, got device={requested!r}")
+    return requested
+
+
+class MirrorTrainer:
+    def __init__(
+        self,
+        config: TrainerConfig | None = None,
+        weights: RelevanceWeights | None = None,
+        params: Params = DEFAULT_PARAMS,
+    ) -> None:
+        self.config = config or TrainerConfig()
+        self.params = params
+        self.device = torch.device(pick_device(self.config.device))
+        self.generator = np.random.default_rng(self.config.seed)
+        torch.manual_seed(self.config.seed)
+        self.storage = FrameStorage(self.config.capacity, HISTORY, NUM_FEATURES)
+        self.sampler = RelevanceSampler(self.storage, weights or RelevanceWeights(), self.generator)
+        self._builder = ObservationBuilder(params)
+        self._targets = np.zeros(HISTORY, dtype=np.int64)  # bins of the window's commands
+        self._pending: list[tuple[np.ndarray, np.ndarray, int, float]] = []
+        self._recent_slots: deque[int] = deque(maxlen=256)
+        self._heldout_obs: deque[np.ndarray] = deque(maxlen=self.config.heldout_capacity)
+        self._heldout_cmd: deque[float] = deque(maxlen=self.config.heldout_capacity)
+        self._heldout_approach: deque[bool] = deque(maxlen=self.config.heldout_capacity)
+        self._rally = 0
+        self.frames_seen = 0  # every player tick received
+        self.frames_trained = 0  # ticks that went into training storage
+        self.steps = 0
+        self.version = 0
+        self.best_exported = -math.inf
+        self.last_loss = float("nan")
+        self.history: list[dict] = []  # evaluation results over time, for charts
+        self._build(self.config.architecture)
+
+    # -- model ---------------------------------------------------------------------------
+
+    def _build(self, architecture: str, model_config_overrides: dict | None = None) -> None:
+        self.config.architecture = architecture
+        overrides = model_config_overrides if model_config_overrides is not None else (
+            self.config.model_config
+        )
+        self.model = build_model(architecture, overrides).to(self.device)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
+        )
+        self._arch_steps = 0
+        self._exporter = FastExporter(self.model)
+        self.best_exported = -math.inf
+
+    def set_architecture(self, architecture: str) -> None:
+        """Start a new model of another kind; the frames collected so far stay."""
+        if architecture != self.config.architecture:
+            self._build(architecture, {})
+
+    def reset_mirror(self) -> None:
+        """Forget everything: a fresh model and no frames (the version numbering goes on)."""
+        self.storage = FrameStorage(self.config.capacity, HISTORY, NUM_FEATURES)
+        self.sampler = RelevanceSampler(self.storage, self.sampler.weights, self.generator)
+        self._heldout_obs.clear()
+        self._heldout_cmd.clear()
+        self._heldout_approach.clear()
+        self._pending.clear()
+        self._recent_slots.clear()
+        self.frames_seen = self.frames_trained = 0
+        self.history.clear()
+        self._build(self.config.architecture)
+
+    # -- data ----------------------------------------------------------------------------
+
+    def add_tick(self, before: State, left_cmd: float, events: list[tuple[str, str]]) -> None:
+        """One tick of the player's play: what they saw (``before``) and what they did."""
+        if before.tick == 0:  # a new match: histories start over
+            self._builder.reset()
+            self._targets[:] = bin_from_command(left_cmd)
+        obs = self._builder.push(view(before, LEFT, self.params))
+        self._targets[:-1] = self._targets[1:]
+        self._targets[-1] = bin_from_command(left_cmd)
+        self.frames_seen += 1
+        newest = obs[-1]
+        approaching = newest[_APPROACHING] > 0.5
+        heldout = self._rally % self.config.heldout_every == 1  # the 2nd rally already counts
+        if heldout:
+            self._heldout_obs.append(obs)
+            self._heldout_cmd.append(left_cmd)
+            self._heldout_approach.append(bool(approaching))
+        else:
+            phase = (
+                PHASE_SERVE
+                if newest[_SERVING] > 0.5
+                else PHASE_APPROACH
+                if approaching
+                else PHASE_RECEDE
+            )
+            self._pending.append((obs, self._targets.copy(), phase, float(newest[_TIME_TO_REACH])))
+        for kind, side in events:
+            if kind in {"hit", "miss"} and side == LEFT:
+                self._flush()
+                self._mark_event()
+            if kind in {"serve"}:
+                self._rally += 1
+        if len(self._pending) >= 16:
+            self._flush()
+
+    def play_minutes(self) -> float:
+        return self.frames_seen / self.params.tick_rate / 60.0
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        obs = np.stack([p[0] for p in self._pending])
+        targets = np.stack([p[1] for p in self._pending])
+        phase = np.array([p[2] for p in self._pending], dtype=np.uint8)
+        time_to_reach = np.array([p[3] for p in self._pending], dtype=np.float32)
+        added_at = np.full(len(self._pending), self.play_minutes())
+        slots = self.storage.add(obs, targets, phase, time_to_reach, added_at)
+        self.sampler.on_added(slots)
+        self._recent_slots.extend(int(s) for s in slots)
+        self.frames_trained += len(self._pending)
+        self._pending.clear()
+
+    def _mark_event(self) -> None:
+        window = int(self.sampler.weights.event_window * self.params.tick_rate)
+        if window <= 0 or not self._recent_slots:
+            return
+        slots = np.array(list(self._recent_slots)[-window:], dtype=np.int64)
+        self.sampler.on_event(slots)
+
+    # -- learning ------------------------------------------------------------------------
+
+    def _lr(self) -> float:
+        warmup = max(1, self.config.warmup_steps)
+        return self.config.lr * min(1.0, (self._arch_steps + 1) / warmup)
+
+    def train_step(self) -> float | None:
+        """One step on a relevance-weighted batch; None when there is nothing to learn from."""
+        self._flush()
+        if len(self.storage) < self.config.batch_size // 4:
+            return None
+        slots = self.sampler.sample(self.config.batch_size)
+        obs = torch.from_numpy(self.storage.obs[slots]).to(self.device)
+        targets = torch.from_numpy(self.storage.targets[slots]).to(self.device)
+        logits = self.model.training_logits(obs)  # (B, T', bins): T' = 1 (MLP) or HISTORY
+        targets = targets[:, -logits.shape[1] :]
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        for group in self.optimizer.param_groups:
+            group["lr"] = self._lr()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        self.steps += 1
+        self._arch_steps += 1
+        self.last_loss = float(loss.detach())
+        return self.last_loss
+
+    def heldout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not self._heldout_cmd:
+            empty = np.zeros((0, HISTORY, NUM_FEATURES), dtype=np.float32)
+            return empty, np.zeros(0, dtype=np.float32), np.zeros(0, dtype=bool)
+        return (
+            np.stack(self._heldout_obs),
+            np.asarray(self._heldout_cmd, dtype=np.float32),
+            np.asarray(self._heldout_approach, dtype=bool),
+        )
+
+    @torch.no_grad()
+    def predict(self, obs: np.ndarray) -> np.ndarray:
+        """Commands the current model plays for observations (N, HISTORY, NUM_FEATURES)."""
+        self.model.eval()
+        commands = []
+        for start in range(0, len(obs), 2048):
+            batch = torch.from_numpy(obs[start : start + 2048]).to(self.device)
+            commands.append(_BINS[self.model(batch).argmax(-1).cpu()].numpy())
+        self.model.train()
+        return np.concatenate(commands) if commands else np.zeros(0, dtype=np.float32)
+
+    def evaluate(self) -> dict:
+        obs, commands, approach = self.heldout()
+        result = {
+            "minutes": round(self.play_minutes(), 4),
+            "steps": self.steps,
+            "loss": self.last_loss,
+            "agreement": None,
+            "approach_agreement": None,
+            "heldout_frames": len(commands),
+        }
+        if len(commands):
+            agree = np.abs(self.predict(obs) - commands) <= AGREEMENT_TOLERANCE
+            result["agreement"] = float(agree.mean())
+            if approach.any():
+                result["approach_agreement"] = float(agree[approach].mean())
+        self.history.append(result)
+        return result
+
+    def candidate(self, evaluation: dict, produced_at: float | None = None) -> Candidate | None:
+        """An export of the current model if it improved enough since the last export."""
+        agreement = evaluation.get("agreement")
+        if agreement is None or self.frames_trained < self.config.min_frames:
+            return None
+        if agreement < self.best_exported + self.config.min_improvement:
+            return None
+        self.best_exported = agreement
+        self.version += 1
+        onnx_bytes = self._exporter.export(
+            self.model, self.version, self.frames_trained, agreement
+        )
+        obs, commands, _ = self.heldout()
+        keep = slice(-1024, None)  # the gate re-scores both models; the newest 1024 suffice
+        return Candidate(
+            onnx_bytes=onnx_bytes,
+            version=self.version,
+            agreement=agreement,
+            approach_agreement=evaluation.get("approach_agreement") or 0.0,
+            training_frames=self.frames_trained,
+            produced_at=produced_at if produced_at is not None else time.time(),
+            heldout_obs=obs[keep],
+            heldout_commands=commands[keep],
+        )
+
+    # -- stats and checkpoints -----------------------------------------------------------
+
+    def sampler_stats(self, sample_size: int = 2048) -> dict:
+        if len(self.storage) == 0:
+            return {"effective_sample_size": 0.0, "phase_split": {}}
+        slots = self.sampler.sample(sample_size)
+        return {
+            "effective_sample_size": float(self.sampler.effective_sample_size()),
+            "phase_split": self.sampler.phase_split(slots),
+        }
+
+    def checkpoint(self) -> bytes:
+        buffer = io.BytesIO()
+        torch.save(
+            {
+                "architecture": self.config.architecture,
+                "model_config": model_config(self.model),
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "version": self.version,
+                "steps": self.steps,
+                "arch_steps": self._arch_steps,
+                "trainer_config": asdict(self.config),
+            },
+            buffer,
+        )
+        return buffer.getvalue()
+
+    def load_checkpoint(self, data: bytes) -> None:
+        state = torch.load(io.BytesIO(data), map_location=self.device, weights_only=False)
+        self._build(state["architecture"], state["model_config"])
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.version = int(state["version"])
+        self.steps = int(state["steps"])
+        self._arch_steps = int(state["arch_steps"])
