@@ -89,7 +89,9 @@ def agreement(commands: np.ndarray, player_commands: np.ndarray) -> float:
 def _check_dims(value_info, expected: list[int | None], what: str) -> None:
     dims = value_info.type.tensor_type.shape.dim
     if len(dims) != len(expected):
-        raise CandidateRejected(f"{what} has {len(dims)} dimensions, the contract needs {len(expected)}")
+        raise CandidateRejected(
+            f"{what} has {len(dims)} dimensions, the contract needs {len(expected)}"
+        )
     for axis, (dim, want) in enumerate(zip(dims, expected, strict=True)):
         if want is not None and dim.HasField("dim_value") and dim.dim_value != want:
             raise CandidateRejected(
@@ -120,21 +122,25 @@ def check_candidate(onnx_bytes: bytes) -> tuple[ort.InferenceSession, dict[str, 
         proto = onnx.load_from_string(onnx_bytes)
         onnx.checker.check_model(proto)
     except Exception as exc:  # the checker raises several types; all mean the same here
-        raise CandidateRejected(f"not a valid ONNX model: {str(exc).splitlines()[0][:200]}") from None
-    inputs = [i for i in proto.graph.input if i.name not in {t.name for t in proto.graph.initializer}]
-    if [i.name for i in inputs] != [INPUT_NAME]:
-        raise CandidateRejected(f"inputs are {[i.name for i in inputs]}, the contract needs ['{INPUT_NAME}']")
-    if [o.name for o in proto.graph.output] != [OUTPUT_NAME]:
         raise CandidateRejected(
-            f"outputs are {[o.name for o in proto.graph.output]}, the contract needs ['{OUTPUT_NAME}']"
+            f"not a valid ONNX model: {str(exc).splitlines()[0][:200]}"
+        ) from None
+    inputs = [
+        i for i in proto.graph.input if i.name not in {t.name for t in proto.graph.initializer}
+    ]
+    if [i.name for i in inputs] != [INPUT_NAME]:
+        raise CandidateRejected(
+            f"inputs are {[i.name for i in inputs]}, the contract needs ['{INPUT_NAME}']"
         )
+    outputs = [o.name for o in proto.graph.output]
+    if outputs != [OUTPUT_NAME]:
+        raise CandidateRejected(f"outputs are {outputs}, the contract needs ['{OUTPUT_NAME}']")
     _check_dims(inputs[0], [None, HISTORY, NUM_FEATURES], f"input '{INPUT_NAME}'")
     _check_dims(proto.graph.output[0], [None, NUM_BINS], f"output '{OUTPUT_NAME}'")
     metadata = {prop.key: prop.value for prop in proto.metadata_props}
     if metadata.get("contract_version") != str(CONTRACT_VERSION):
-        raise CandidateRejected(
-            f"contract version {metadata.get('contract_version')!r}, this game needs '{CONTRACT_VERSION}'"
-        )
+        found = metadata.get("contract_version")
+        raise CandidateRejected(f"contract version {found!r}, this game needs '{CONTRACT_VERSION}'")
     try:
         session = make_session(onnx_bytes)
         probe = probe_inputs()
@@ -142,13 +148,17 @@ def check_candidate(onnx_bytes: bytes) -> tuple[ort.InferenceSession, dict[str, 
     except Exception as exc:
         raise CandidateRejected(f"does not run: {str(exc).splitlines()[0][:200]}") from None
     if logits.shape != (len(probe), NUM_BINS):
-        raise CandidateRejected(f"outputs shape {logits.shape} for {len(probe)} probes, needs (N, {NUM_BINS})")
+        raise CandidateRejected(
+            f"outputs shape {logits.shape} for {len(probe)} probes, needs (N, {NUM_BINS})"
+        )
     if not np.all(np.isfinite(logits)):
         raise CandidateRejected("outputs non-finite scores (NaN or infinity) on probe inputs")
     return session, metadata
 
 
-def heldout_agreement(session: ort.InferenceSession, obs: np.ndarray, commands: np.ndarray) -> float:
+def heldout_agreement(
+    session: ort.InferenceSession, obs: np.ndarray, commands: np.ndarray
+) -> float:
     (logits,) = session.run([OUTPUT_NAME], {INPUT_NAME: obs.astype(np.float32, copy=False)})
     if not np.all(np.isfinite(logits)):
         raise CandidateRejected("outputs non-finite scores on held-out frames")
@@ -239,7 +249,11 @@ class ModelGate:
             try:
                 session, metadata = check_candidate(onnx_bytes)
                 candidate_agreement = None
-                if heldout_obs is not None and heldout_commands is not None and len(heldout_commands):
+                if (
+                    heldout_obs is not None
+                    and heldout_commands is not None
+                    and len(heldout_commands)
+                ):
                     candidate_agreement = heldout_agreement(session, heldout_obs, heldout_commands)
                     current = self.opponent.model
                     if current is not None:

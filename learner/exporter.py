@@ -115,8 +115,10 @@ class FastExporter:
                 candidate = parameters[name]
                 if candidate.shape == values.shape and np.array_equal(candidate, values):
                     self.mapping.append((index, name, False))
-                elif candidate.ndim == 2 and candidate.T.shape == values.shape and np.array_equal(
-                    candidate.T, values
+                elif (
+                    candidate.ndim == 2
+                    and candidate.T.shape == values.shape
+                    and np.array_equal(candidate.T, values)
                 ):
                     self.mapping.append((index, name, True))
                 else:

@@ -14,6 +14,7 @@ the opponent keeps its last good model meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing as mp
@@ -113,10 +114,8 @@ def trainer_main(
     """Entry point of the trainer process: learn until told to stop."""
     import torch
 
-    try:
+    with contextlib.suppress(OSError):
         os.nice(10)  # the game loop comes first
-    except OSError:
-        pass
     torch.set_num_threads(1)
     trainer = MirrorTrainer(
         TrainerConfig(**config), RelevanceWeights.from_dict(weights), Params.from_dict(params)
@@ -202,6 +201,7 @@ def trainer_main(
                 "loss": None if trainer.last_loss != trainer.last_loss else trainer.last_loss,
                 "agreement": latest.get("agreement"),
                 "approach_agreement": latest.get("approach_agreement"),
+                "untrained_agreement": latest.get("untrained_agreement"),
                 "heldout_frames": latest.get("heldout_frames", 0),
                 "play_minutes": trainer.play_minutes(),
                 "steps_per_second": (trainer.steps - steps_at_stats) / elapsed,
@@ -270,7 +270,9 @@ class LiveLearner:
     def start(self) -> None:
         self._load_saved_model()
         self._spawn()
-        self._receiver = threading.Thread(target=self._receive, name="learner-receiver", daemon=True)
+        self._receiver = threading.Thread(
+            target=self._receive, name="learner-receiver", daemon=True
+        )
         self._receiver.start()
 
     def _load_saved_model(self) -> None:
@@ -362,7 +364,9 @@ class LiveLearner:
             self._control_q.put(("architecture", message["name"]))
         elif kind == "sampler_weights":
             try:
-                weights = RelevanceWeights.from_dict({**self.weights.to_dict(), **message["weights"]})
+                weights = RelevanceWeights.from_dict(
+                    {**self.weights.to_dict(), **message["weights"]}
+                )
             except ValueError as exc:
                 log.warning("refused sampler weights: %s", exc)
                 return
@@ -395,6 +399,7 @@ class LiveLearner:
             "frames": stats.get("frames", 0),
             "agreement": stats.get("agreement"),
             "approach_agreement": stats.get("approach_agreement"),
+            "untrained_agreement": stats.get("untrained_agreement"),
             "loss": stats.get("loss"),
             "samples_per_second": stats.get("samples_per_second"),
             "effective_sample_size": stats.get("effective_sample_size"),

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from game.engine import LEFT, DEFAULT_PARAMS, Params, State, view
+from game.engine import DEFAULT_PARAMS, LEFT, Params, State, view
 from learner.exporter import FastExporter
 from learner.features import ObservationBuilder
 from learner.sampler import (
@@ -136,10 +136,16 @@ class MirrorTrainer:
 
     def _build(self, architecture: str, model_config_overrides: dict | None = None) -> None:
         self.config.architecture = architecture
-        overrides = model_config_overrides if model_config_overrides is not None else (
-            self.config.model_config
+        overrides = (
+            model_config_overrides
+            if model_config_overrides is not None
+            else (self.config.model_config)
         )
         self.model = build_model(architecture, overrides).to(self.device)
+        # An untrained twin, scored on the same held-out frames: what "no learning" gets.
+        with torch.random.fork_rng():
+            torch.manual_seed(self.config.seed + 1)
+            self._untrained = build_model(architecture, overrides).to(self.device).eval()
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
         )
@@ -264,14 +270,16 @@ class MirrorTrainer:
         )
 
     @torch.no_grad()
-    def predict(self, obs: np.ndarray) -> np.ndarray:
-        """Commands the current model plays for observations (N, HISTORY, NUM_FEATURES)."""
-        self.model.eval()
+    def predict(self, obs: np.ndarray, model: torch.nn.Module | None = None) -> np.ndarray:
+        """Commands a model (the mirror by default) plays for observations (N, HISTORY, F)."""
+        model = model or self.model
+        was_training = model.training
+        model.eval()
         commands = []
         for start in range(0, len(obs), 2048):
             batch = torch.from_numpy(obs[start : start + 2048]).to(self.device)
-            commands.append(_BINS[self.model(batch).argmax(-1).cpu()].numpy())
-        self.model.train()
+            commands.append(_BINS[model(batch).argmax(-1).cpu()].numpy())
+        model.train(was_training)
         return np.concatenate(commands) if commands else np.zeros(0, dtype=np.float32)
 
     def evaluate(self) -> dict:
@@ -282,11 +290,16 @@ class MirrorTrainer:
             "loss": self.last_loss,
             "agreement": None,
             "approach_agreement": None,
+            "untrained_agreement": None,
             "heldout_frames": len(commands),
         }
         if len(commands):
             agree = np.abs(self.predict(obs) - commands) <= AGREEMENT_TOLERANCE
             result["agreement"] = float(agree.mean())
+            untrained = self.predict(obs, self._untrained)
+            result["untrained_agreement"] = float(
+                np.mean(np.abs(untrained - commands) <= AGREEMENT_TOLERANCE)
+            )
             if approach.any():
                 result["approach_agreement"] = float(agree[approach].mean())
         self.history.append(result)
@@ -301,9 +314,7 @@ class MirrorTrainer:
             return None
         self.best_exported = agreement
         self.version += 1
-        onnx_bytes = self._exporter.export(
-            self.model, self.version, self.frames_trained, agreement
-        )
+        onnx_bytes = self._exporter.export(self.model, self.version, self.frames_trained, agreement)
         obs, commands, _ = self.heldout()
         keep = slice(-1024, None)  # the gate re-scores both models; the newest 1024 suffice
         return Candidate(

@@ -38,9 +38,20 @@ class ServerProcess:
         data_dir.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "main.py"), "play", "--no-browser",
-             "--port", str(self.port), "--data-dir", str(data_dir), *extra],
-            cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                str(ROOT / "main.py"),
+                "play",
+                "--no-browser",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(data_dir),
+                *extra,
+            ],
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -16,9 +16,11 @@ def test_hold_up_moves_the_paddle_and_the_recording_verifies(server_factory, bro
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(server.url)
-    page.wait_for_function("window.mirrorPong && window.mirrorPong.connected && "
-                           "window.mirrorPong.lastFrame && !window.mirrorPong.lastFrame.paused",
-                           timeout=10000)
+    page.wait_for_function(
+        "window.mirrorPong && window.mirrorPong.connected && "
+        "window.mirrorPong.lastFrame && !window.mirrorPong.lastFrame.paused",
+        timeout=10000,
+    )
     start = page.evaluate("window.mirrorPong.lastFrame")
     page.keyboard.down("ArrowUp")
     page.wait_for_timeout(800)
@@ -38,7 +40,9 @@ def test_hold_up_moves_the_paddle_and_the_recording_verifies(server_factory, bro
     assert len(recordings) == 1
     result = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), "replay", str(recordings[0]), "--verify"],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "reproduced exactly" in result.stdout

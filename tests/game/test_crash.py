@@ -35,6 +35,8 @@ def test_kill_9_loses_at_most_a_second(server_factory):
     assert len(recording.records) >= last_tick - 60  # at most one second lost
     result = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), "replay", str(path), "--verify"],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr

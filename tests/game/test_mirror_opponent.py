@@ -37,8 +37,12 @@ def _logits_output(shape=("batch", NUM_BINS), name="logits"):
 
 def nan_model() -> bytes:
     """Right shapes, but every score is NaN (0 * inf)."""
-    w = helper.make_tensor("w", TensorProto.FLOAT, [HISTORY * NUM_FEATURES, NUM_BINS],
-                           [float("inf")] * (HISTORY * NUM_FEATURES * NUM_BINS))
+    w = helper.make_tensor(
+        "w",
+        TensorProto.FLOAT,
+        [HISTORY * NUM_FEATURES, NUM_BINS],
+        [float("inf")] * (HISTORY * NUM_FEATURES * NUM_BINS),
+    )
     shape = helper.make_tensor("shape", TensorProto.INT64, [2], [-1, HISTORY * NUM_FEATURES])
     nodes = [
         helper.make_node("Reshape", ["obs", "shape"], ["flat"]),
@@ -51,8 +55,9 @@ def nan_model() -> bytes:
 
 def wrong_shape_model() -> bytes:
     """Outputs 5 scores instead of NUM_BINS."""
-    w = helper.make_tensor("w", TensorProto.FLOAT, [HISTORY * NUM_FEATURES, 5],
-                           [0.01] * (HISTORY * NUM_FEATURES * 5))
+    w = helper.make_tensor(
+        "w", TensorProto.FLOAT, [HISTORY * NUM_FEATURES, 5], [0.01] * (HISTORY * NUM_FEATURES * 5)
+    )
     shape = helper.make_tensor("shape", TensorProto.INT64, [2], [-1, HISTORY * NUM_FEATURES])
     nodes = [
         helper.make_node("Reshape", ["obs", "shape"], ["flat"]),
