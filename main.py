@@ -52,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     play.add_argument("--no-record", action="store_true", help="do not record matches")
     play.add_argument(
+        "--persona",
+        default=None,
+        metavar="SPEC",
+        help="let a scripted player play your side while you watch the mirror learn it: a "
+        "built-in name (chaser, predictor, lazy, nervous, angler), path/to/file.py:Class or "
+        "package.module:Class",
+    )
+    play.add_argument(
         "--no-learn",
         action="store_true",
         help="play the scripted opponent only (no mirror, no trainer process)",
@@ -81,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     bench = sub.add_parser("bench", help="benchmarks that print figures", description="Benchmarks.")
-    bench_sub = bench.add_subparsers(dest="bench", metavar="{loop}", required=True)
+    bench_sub = bench.add_subparsers(dest="bench", metavar="{loop,live}", required=True)
     loop = bench_sub.add_parser(
         "loop",
         help="session-loop tick lateness at 60 Hz with one connected client",
@@ -92,6 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--seconds", type=float, default=60.0, help="how long to measure (default: 60)"
     )
     loop.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    live = bench_sub.add_parser(
+        "live",
+        help="live play with the trainer flat out: lateness, decision and hot-swap latency",
+        description="A persona plays live (real clock, real server, one client) while its "
+        "mirror trains flat out in the trainer process.",
+    )
+    live.add_argument("--persona", default="chaser", help="who plays (default: %(default)s)")
+    live.add_argument("--model", choices=("mlp", "transformer"), default="mlp")
+    live.add_argument("--minutes", type=float, default=3.0, help="real minutes (default: 3)")
+    live.add_argument("--json", type=Path, default=None, help="also write the figures here")
     return parser
 
 
@@ -110,10 +128,14 @@ def main(argv: list[str] | None = None) -> int:
         return play(args)
     if args.command == "replay":
         return replay(args)
-    if args.command == "bench":
+    if args.command == "bench" and args.bench == "loop":
         from game.bench import bench_loop
 
         return bench_loop(seconds=args.seconds, json_path=args.json)
+    if args.command == "bench" and args.bench == "live":
+        from learner.bench_live import bench_live
+
+        return bench_live(args.persona, args.model, args.minutes, args.json)
     return 2
 
 
@@ -153,12 +175,22 @@ def play(args: argparse.Namespace) -> int:
         header = make_header(params, seed, args.player, opponent_label)
         return RecordingWriter(profile.new_recording_path(seed), header)
 
+    left_driver = None
+    if args.persona:
+        from game.personas import PersonaError, load_persona
+
+        try:
+            left_driver = load_persona(args.persona)
+        except PersonaError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     session = Session(
         opponent,
         params=params,
         seed=args.seed,
         recorder_factory=None if args.no_record else recorder_factory,
         player=args.player,
+        left_driver=left_driver,
     )
     if not args.no_record:
         print(f"Recording matches to {profile.recordings}")

@@ -13,6 +13,7 @@ itself, and it learns it slowly).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,16 +90,41 @@ def features(
 
 
 def view_features(view: View, geometry: Geometry) -> np.ndarray:
-    """One feature row (NUM_FEATURES,) for one view."""
-    return features(
-        np.array([view.ball_x]),
-        np.array([view.ball_y]),
-        np.array([view.ball_vx]),
-        np.array([view.ball_vy]),
-        np.array([view.paddle_y]),
-        np.array([view.opponent_y]),
-        geometry,
-    )[0]
+    """One feature row (NUM_FEATURES,) for one view.
+
+    The same arithmetic as ``features`` in plain floats: numpy's per-call overhead would
+    cost the opponent ~80 µs a tick, this costs a few. A test checks both agree exactly."""
+    ball_x, ball_y, ball_vx, ball_vy = view.ball_x, view.ball_y, view.ball_vx, view.ball_vy
+    approaching = ball_vx < 0.0
+    serving = ball_vx == 0.0 and ball_vy == 0.0
+    if approaching:
+        time_to_reach = min(max((ball_x - geometry.face_x) / -ball_vx, 0.0), MAX_TIME_TO_REACH)
+        low, high = geometry.ball_top, geometry.ball_bottom
+        span = high - low
+        u = math.fmod(ball_y + ball_vy * time_to_reach - low, 2.0 * span)
+        if u < 0.0:
+            u += 2.0 * span  # fmod keeps the sign; np.mod (floor) does not
+        intercept_y = low + (u if u <= span else 2.0 * span - u)
+    else:
+        time_to_reach = 0.0
+        intercept_y = ball_y
+    return np.array(
+        [
+            ball_x,
+            ball_y,
+            ball_vx,
+            ball_vy,
+            view.paddle_y,
+            view.opponent_y,
+            ball_y - view.paddle_y,
+            float(approaching),
+            float(serving),
+            time_to_reach,
+            intercept_y,
+            intercept_y - view.paddle_y,
+        ],
+        dtype=np.float32,
+    )
 
 
 class ObservationBuilder:

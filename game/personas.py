@@ -1,0 +1,239 @@
+"""Personas: scripted players with human-like styles, and the loader for users' own.
+
+A persona is any class with ``act(self, view) -> float`` (a command in [-1, 1], negative =
+up) and optionally ``reset(self, seed)``, called at the start of every match. It is named
+on the command line as ``path/to/file.py:ClassName``, ``package.module:ClassName`` or, for
+the built-ins, just its name (``chaser``, ``predictor``, ``lazy``, ``nervous``, ``angler``).
+
+What a persona gets wrong is handled by ``CheckedPersona``: an exception or a NaN stops
+the run with a ``PersonaError`` naming the persona and the tick; a finite value outside
+[-1, 1] is clamped, with one warning per persona.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import math
+import random
+import sys
+from pathlib import Path
+
+from game.engine import DEFAULT_PARAMS, View
+
+log = logging.getLogger(__name__)
+
+_PARAMS = DEFAULT_PARAMS
+_FACE_X = (_PARAMS.paddle_inset + _PARAMS.ball_radius) / _PARAMS.court_width
+_TOP = _PARAMS.ball_radius / _PARAMS.court_height
+_BOTTOM = 1.0 - _TOP
+
+
+def clamp(command: float) -> float:
+    return -1.0 if command < -1.0 else 1.0 if command > 1.0 else command
+
+
+def intercept_y(view: View) -> float:
+    """Where the ball will cross my face line, walls folded in (the ball's y if receding)."""
+    if view.ball_vx >= 0.0:
+        return view.ball_y
+    t = (view.ball_x - _FACE_X) / -view.ball_vx
+    y = view.ball_y + view.ball_vy * t
+    span = _BOTTOM - _TOP
+    u = (y - _TOP) % (2.0 * span)
+    return _TOP + (u if u <= span else 2.0 * span - u)
+
+
+def steer(target: float, paddle_y: float, gain: float, dead_zone: float = 0.0) -> float:
+    error = target - paddle_y
+    if abs(error) <= dead_zone:
+        return 0.0
+    return clamp(error * gain)
+
+
+class Chaser:
+    """Follows the ball's height as it was a few ticks ago, all the time, smoothly."""
+
+    def __init__(self, reaction_ticks: int = 8, gain: float = 10.0) -> None:
+        self.reaction_ticks = reaction_ticks
+        self.gain = gain
+        self._seen: list[float] = []
+
+    def reset(self, seed: int) -> None:
+        self._seen.clear()
+
+    def act(self, view: View) -> float:
+        self._seen.append(view.ball_y)
+        if len(self._seen) > self.reaction_ticks + 1:
+            del self._seen[0]
+        return steer(self._seen[0], view.paddle_y, self.gain)
+
+
+class Predictor:
+    """Computes where the ball will arrive and goes there at full speed (bang-bang), then
+    waits in the middle while the ball is away."""
+
+    def reset(self, seed: int) -> None:
+        pass
+
+    def act(self, view: View) -> float:
+        if view.ball_vx < 0.0:
+            error = intercept_y(view) - view.paddle_y
+            return 0.0 if abs(error) < 0.02 else math.copysign(1.0, error)
+        error = 0.5 - view.paddle_y
+        return 0.0 if abs(error) < 0.05 else math.copysign(1.0, error)
+
+
+class Lazy:
+    """Moves only once the ball has crossed into its half, and then only at half speed;
+    otherwise drifts slowly back to a home position a little above centre."""
+
+    home = 0.42
+
+    def reset(self, seed: int) -> None:
+        pass
+
+    def act(self, view: View) -> float:
+        if view.ball_vx < 0.0 and view.ball_x < 0.5:
+            return 0.5 * steer(view.ball_y, view.paddle_y, 12.0, dead_zone=0.03)
+        return 0.25 * steer(self.home, view.paddle_y, 10.0, dead_zone=0.02)
+
+
+class Nervous:
+    """Over-eager: heads for the intercept with too much gain, overshoots, and jitters."""
+
+    def __init__(self) -> None:
+        self._rng = random.Random(0)
+        self._momentum = 0.0
+
+    def reset(self, seed: int) -> None:
+        self._rng = random.Random(seed)
+        self._momentum = 0.0
+
+    def act(self, view: View) -> float:
+        target = intercept_y(view) if view.ball_vx < 0.0 else view.ball_y
+        wanted = steer(target, view.paddle_y, 25.0)
+        self._momentum = 0.8 * self._momentum + 0.2 * wanted  # late to stop: overshoot
+        jitter = self._rng.uniform(-0.35, 0.35)
+        return clamp(self._momentum * 1.6 + jitter)
+
+
+class Angler:
+    """Meets the ball off-centre on purpose for steep returns: aims the paddle's end at the
+    intercept, choosing the end that sends the ball away from the opponent."""
+
+    def reset(self, seed: int) -> None:
+        pass
+
+    def act(self, view: View) -> float:
+        if view.ball_vx >= 0.0:
+            return steer(0.5, view.paddle_y, 6.0, dead_zone=0.03)
+        arrive = intercept_y(view)
+        # Hitting below the paddle's centre sends the ball down: do so if the opponent is up.
+        send_down = view.opponent_y < 0.5
+        offset = 0.7 * view.paddle_half_height
+        target = arrive - offset if send_down else arrive + offset
+        return steer(target, view.paddle_y, 15.0, dead_zone=0.005)
+
+
+BUILT_IN = {
+    "chaser": Chaser,
+    "predictor": Predictor,
+    "lazy": Lazy,
+    "nervous": Nervous,
+    "angler": Angler,
+}
+
+
+class PersonaError(Exception):
+    """A persona that cannot be loaded or that misbehaved; the message names it."""
+
+
+def load_persona_class(spec: str) -> type:
+    """The class named by ``spec`` (a built-in name, ``file.py:Class`` or ``module:Class``)."""
+    if spec in BUILT_IN:
+        return BUILT_IN[spec]
+    if ":" not in spec:
+        raise PersonaError(
+            f"persona {spec!r}: expected a built-in name ({', '.join(BUILT_IN)}), "
+            "path/to/file.py:ClassName or package.module:ClassName"
+        )
+    where, _, name = spec.rpartition(":")
+    if where.endswith(".py"):
+        path = Path(where)
+        if not path.is_file():
+            raise PersonaError(f"persona {spec!r}: no such file {path}")
+        module_name = f"mirror_pong_persona_{abs(hash(str(path.resolve())))}"
+        module_spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(module_spec)
+        try:
+            sys.modules[module_name] = module
+            module_spec.loader.exec_module(module)
+        except Exception as exc:
+            raise PersonaError(f"persona {spec!r}: {path} failed to load: {exc!r}") from None
+    else:
+        try:
+            module = importlib.import_module(where)
+        except Exception as exc:
+            raise PersonaError(f"persona {spec!r}: cannot import {where}: {exc!r}") from None
+    persona_class = getattr(module, name, None)
+    if persona_class is None:
+        raise PersonaError(f"persona {spec!r}: {where} has no {name}")
+    if not callable(getattr(persona_class, "act", None)):
+        raise PersonaError(f"persona {spec!r}: {name} has no act(self, view) method")
+    return persona_class
+
+
+class CheckedPersona:
+    """Wraps a persona: errors and NaN become a PersonaError naming it; out-of-range
+    commands are clamped with a warning (once)."""
+
+    model_version = 0
+
+    def __init__(self, persona: object, name: str) -> None:
+        self.persona = persona
+        self.name = name
+        self.label = name
+        self._warned = False
+
+    def reset(self, seed: int) -> None:
+        reset = getattr(self.persona, "reset", None)
+        if reset is not None:
+            try:
+                reset(seed)
+            except Exception as exc:
+                raise PersonaError(f"persona {self.name!r} failed in reset(): {exc!r}") from exc
+
+    def act(self, view: View) -> float:
+        try:
+            command = float(self.persona.act(view))
+        except Exception as exc:
+            raise PersonaError(
+                f"persona {self.name!r} failed at tick {view.tick}: {exc!r}"
+            ) from exc
+        if math.isnan(command):
+            raise PersonaError(f"persona {self.name!r} returned NaN at tick {view.tick}")
+        if not -1.0 <= command <= 1.0:
+            if not self._warned:
+                log.warning(
+                    "persona %r returned %r at tick %d; commands are clamped to [-1, 1]",
+                    self.name,
+                    command,
+                    view.tick,
+                )
+                self._warned = True
+            command = clamp(command)
+        return command
+
+
+def load_persona(spec: str, seed: int = 0) -> CheckedPersona:
+    """An instance of the persona named by ``spec``, checked, and reset with ``seed``."""
+    persona_class = load_persona_class(spec)
+    try:
+        instance = persona_class()
+    except Exception as exc:
+        raise PersonaError(f"persona {spec!r}: could not be created: {exc!r}") from None
+    checked = CheckedPersona(instance, spec)
+    checked.reset(seed)
+    return checked
