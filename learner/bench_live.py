@@ -92,8 +92,13 @@ async def _run(persona_spec: str, architecture: str, minutes: float, folder: Pat
     port = runner.addresses[0][1]
     seconds = minutes * 60.0
     client = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "game.bench", "--client", f"ws://127.0.0.1:{port}/ws",
-        str(seconds + 2.0), stdout=subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "game.bench",
+        "--client",
+        f"ws://127.0.0.1:{port}/ws",
+        str(seconds + 2.0),
+        stdout=subprocess.PIPE,
     )
     session.lateness.clear()
     started = time.perf_counter()
@@ -107,7 +112,9 @@ async def _run(persona_spec: str, architecture: str, minutes: float, folder: Pat
             f"\r  {elapsed:5.0f} / {seconds:.0f} s  mirror v{mirror.model_version}  "
             f"agreement {'—' if agreement is None else f'{agreement:.3f}'}  "
             f"steps/s {stats.get('steps_per_second', 0):.0f}",
-            end="", file=sys.stderr, flush=True,
+            end="",
+            file=sys.stderr,
+            flush=True,
         )
         if elapsed >= next_minute * 60:
             by_minute.append(

@@ -110,6 +110,7 @@ def trainer_main(
     params: dict,
     checkpoint_path: str | None,
     flat_out: bool = False,
+    start_version: int = 0,
 ) -> None:
     """Entry point of the trainer process: learn until told to stop."""
     import torch
@@ -126,6 +127,8 @@ def trainer_main(
             trainer.load_checkpoint(checkpoint.read_bytes())
         except Exception as exc:  # a damaged checkpoint costs the weights, never the game
             out_q.put(("log", f"could not load {checkpoint.name} ({exc}); starting fresh"))
+    # Versions only go up, even when a restarted trainer lost its latest checkpoint.
+    trainer.version = max(trainer.version, start_version)
     learning = True
     step_budget = 0.0
     last_eval = last_stats = last_checkpoint = time.monotonic()
@@ -312,6 +315,7 @@ class LiveLearner:
                 self.params.to_dict(),
                 str(self.files.checkpoint) if self.files else None,
                 self.flat_out,
+                max(self.opponent.model_version, self.stats.get("trainer_version", 0)),
             ),
             daemon=True,
         )

@@ -29,8 +29,10 @@ def test_mirrored_states_give_the_same_features_to_the_other_side():
 def test_scalar_and_vectorised_features_agree_exactly():
     geometry = Geometry.from_params()
     views = [view(state, side) for state in _states(3) for side in (LEFT, RIGHT)]
-    columns = [np.array([getattr(v, name) for v in views]) for name in
-               ("ball_x", "ball_y", "ball_vx", "ball_vy", "paddle_y", "opponent_y")]
+    columns = [
+        np.array([getattr(v, name) for v in views])
+        for name in ("ball_x", "ball_y", "ball_vx", "ball_vy", "paddle_y", "opponent_y")
+    ]
     batch = features(*columns, geometry)
     single = np.stack([view_features(v, geometry) for v in views])
     assert batch.shape == (len(views), NUM_FEATURES)
@@ -44,8 +46,11 @@ def test_intercept_predicts_where_the_ball_meets_the_face_line():
     rng = random.Random(0)
     for _ in range(50):
         state = new_match(0)._replace(
-            serve_ticks=0, ball_x=1.3, ball_y=rng.uniform(0.1, 0.9),
-            ball_vx=-rng.uniform(0.6, 1.5), ball_vy=rng.uniform(-2.0, 2.0),
+            serve_ticks=0,
+            ball_x=1.3,
+            ball_y=rng.uniform(0.1, 0.9),
+            ball_vx=-rng.uniform(0.6, 1.5),
+            ball_vy=rng.uniform(-2.0, 2.0),
         )
         predicted = float(view_features(view(state, LEFT), geometry)[intercept])
         h = 0.09
