@@ -89,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     bench = sub.add_parser("bench", help="benchmarks that print figures", description="Benchmarks.")
-    bench_sub = bench.add_subparsers(dest="bench", metavar="{loop,live}", required=True)
+    bench_sub = bench.add_subparsers(
+        dest="bench", metavar="{loop,live,fidelity,stylometry}", required=True
+    )
     loop = bench_sub.add_parser(
         "loop",
         help="session-loop tick lateness at 60 Hz with one connected client",
@@ -110,6 +112,33 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--model", choices=("mlp", "transformer"), default="mlp")
     live.add_argument("--minutes", type=float, default=3.0, help="real minutes (default: 3)")
     live.add_argument("--json", type=Path, default=None, help="also write the figures here")
+
+    fidelity = bench_sub.add_parser(
+        "fidelity",
+        help="how well and how fast a mirror copies a persona (headless, seeded)",
+        description="A persona plays against its own evolving mirror on a simulated clock; "
+        "then the clone is scored on held-out play and its style compared.",
+    )
+    fidelity.add_argument("--persona", required=True, metavar="SPEC", help="who to copy")
+    fidelity.add_argument("--model", choices=("mlp", "transformer"), default="mlp")
+    fidelity.add_argument("--sampler", choices=("relevance", "uniform"), default="relevance")
+    fidelity.add_argument("--minutes", type=float, default=3.0, help="simulated minutes of play")
+    fidelity.add_argument("--seed", type=int, default=0)
+    fidelity.add_argument("--json", type=Path, default=None, help="also write the results here")
+
+    stylometry = bench_sub.add_parser(
+        "stylometry",
+        help="can each clone be told apart: clone x persona agreement matrix",
+        description="Trains one clone per persona, then scores every clone on every "
+        "persona's held-out play.",
+    )
+    stylometry.add_argument(
+        "--persona", action="append", metavar="SPEC", help="repeat; default: all built-ins"
+    )
+    stylometry.add_argument("--minutes", type=float, default=3.0, help="simulated minutes each")
+    stylometry.add_argument("--model", choices=("mlp", "transformer"), default="mlp")
+    stylometry.add_argument("--seed", type=int, default=0)
+    stylometry.add_argument("--json", type=Path, default=None, help="also write the results here")
     return parser
 
 
@@ -136,7 +165,33 @@ def main(argv: list[str] | None = None) -> int:
         from learner.bench_live import bench_live
 
         return bench_live(args.persona, args.model, args.minutes, args.json)
+    if args.command == "bench":
+        return _bench_learning(args)
     return 2
+
+
+def _bench_learning(args: argparse.Namespace) -> int:
+    from game.personas import PersonaError
+    from learner import benches
+
+    if args.minutes <= 0:
+        print(f"error: --minutes must be positive, got {args.minutes}", file=sys.stderr)
+        return 2
+    try:
+        if args.bench == "fidelity":
+            result = benches.fidelity(
+                args.persona, args.model, args.sampler, args.minutes, args.seed
+            )
+            benches.print_fidelity(result)
+        else:
+            specs = args.persona or benches.DEFAULT_PERSONAS
+            result = benches.stylometry(specs, args.minutes, args.seed, args.model)
+            benches.print_stylometry(result)
+    except (PersonaError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    benches.write_json(result, args.json)
+    return 0
 
 
 def _profile(args: argparse.Namespace):

@@ -91,10 +91,14 @@ class Session:
         recorder_factory: RecorderFactory | None = None,
         player: str = "player",
         left_driver: Opponent | None = None,
+        strict: bool = False,
     ) -> None:
         self.params = params or Params()
         self.opponent = opponent
         self.left_driver = left_driver  # a persona playing the left side instead of a person
+        # Live play survives a failing driver (it stands still); headless benches set
+        # strict so that a broken persona stops the run with its error.
+        self.strict = strict
         self.player = player
         self.recorder_factory = recorder_factory
         self.subscribers: list[Subscriber] = []
@@ -166,6 +170,8 @@ class Session:
         try:
             return clamp_command(float(driver.act(view(self.state, side, self.params))))
         except Exception:  # a broken opponent must never stop the game
+            if self.strict:
+                raise
             log.exception("the %s paddle's driver failed; it stands still this tick", side)
             return 0.0
 

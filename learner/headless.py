@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from game.engine import DEFAULT_PARAMS, Params
-from game.mirror_opponent import MirrorOpponent, ModelGate
+from game.mirror_opponent import MirrorOpponent, Model, ModelGate
 from game.opponent import Opponent
 from game.session import Session, SimClock
 from learner.features import ObservationBuilder
@@ -39,6 +39,7 @@ class SimulationResult:
     gate: ModelGate
     curve: list[dict] = field(default_factory=list)
     wall_seconds: float = 0.0
+    model: Model | None = None  # the last model the gate accepted: the clone
 
 
 def simulate(
@@ -57,7 +58,7 @@ def simulate(
     trainer = MirrorTrainer(config, weights, params)
     opponent = MirrorOpponent(observe_factory=lambda: ObservationBuilder(params).push)
     gate = ModelGate(opponent)
-    session = Session(opponent, params=params, seed=seed, left_driver=persona)
+    session = Session(opponent, params=params, seed=seed, left_driver=persona, strict=True)
     session.frame_sinks.append(TrainerSink(trainer))
     result = SimulationResult(trainer, opponent, gate)
     started = time.perf_counter()
@@ -75,11 +76,14 @@ def simulate(
             evaluation = trainer.evaluate()
             candidate = trainer.candidate(evaluation)
             if candidate is not None:
-                gate.consider(
-                    candidate.onnx_bytes,
-                    candidate.version,
-                    candidate.heldout_obs,
-                    candidate.heldout_commands,
+                result.model = (
+                    gate.consider(
+                        candidate.onnx_bytes,
+                        candidate.version,
+                        candidate.heldout_obs,
+                        candidate.heldout_commands,
+                    )
+                    or result.model
                 )
             point = {
                 "minutes": round(second / 60.0, 4),

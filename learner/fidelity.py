@@ -1,0 +1,176 @@
+"""How well a mirror copies a player: agreement and style, measured headless.
+
+``held_out_play`` lets a player (persona) play on its own and keeps, for every tick, the
+observation window it saw and the command it gave: the clone is scored on exactly that
+history. ``style`` measures how a driver plays (hit rate, rally length, where it meets the
+ball, how fast it moves, how soon it reacts) against a fixed scripted opponent, so the
+persona's and the clone's figures are comparable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from game.engine import DEFAULT_PARAMS, LEFT, Params, view
+from game.mirror_opponent import MirrorOpponent, Model, commands_from_logits
+from game.opponent import Opponent, ScriptedOpponent
+from game.session import Session, SimClock
+from learner.features import ObservationBuilder
+from models.contract import AGREEMENT_TOLERANCE, FEATURE_NAMES, INPUT_NAME, OUTPUT_NAME
+
+_APPROACHING = FEATURE_NAMES.index("approaching")
+REACTION_THRESHOLD = 0.2  # a command change this large counts as reacting
+
+
+@dataclass
+class HeldOut:
+    obs: np.ndarray  # (N, HISTORY, F) what the player saw
+    commands: np.ndarray  # (N,) what the player did
+    approach: np.ndarray  # (N,) bool: the ball was coming toward the player
+
+
+class _Watcher:
+    """Frame sink that keeps the left player's observation windows and commands."""
+
+    def __init__(self, params: Params) -> None:
+        self.params = params
+        self.builder = ObservationBuilder(params)
+        self.obs: list[np.ndarray] = []
+        self.commands: list[float] = []
+
+    def on_tick(self, before, left_cmd, right_cmd, after, events) -> None:
+        if before.tick == 0:
+            self.builder.reset()
+        self.obs.append(self.builder.push(view(before, LEFT, self.params)))
+        self.commands.append(left_cmd)
+
+
+def held_out_play(
+    persona: Opponent,
+    seconds: float,
+    seed: int,
+    opponent: Opponent | None = None,
+    params: Params = DEFAULT_PARAMS,
+) -> HeldOut:
+    """The persona plays ``seconds`` against ``opponent`` (scripted by default)."""
+    session = Session(
+        opponent or ScriptedOpponent(), params=params, seed=seed, left_driver=persona, strict=True
+    )
+    watcher = _Watcher(params)
+    session.frame_sinks.append(watcher)
+    _play(session, seconds, seed)
+    obs = np.stack(watcher.obs)
+    return HeldOut(
+        obs, np.asarray(watcher.commands, dtype=np.float32), obs[:, -1, _APPROACHING] > 0.5
+    )
+
+
+def _play(session: Session, seconds: float, seed: int) -> None:
+    ticks = int(seconds * session.params.tick_rate)
+    chunk = session.params.tick_rate * 10
+    played = 0
+    while played < ticks:
+        run = min(chunk, ticks - played)
+        asyncio.run(session.run(SimClock(), ticks=run))
+        played += run
+        if session.state.winner:
+            session.new_match(seed + played)
+
+
+def model_commands(model: Model, obs: np.ndarray) -> np.ndarray:
+    commands = []
+    for start in range(0, len(obs), 4096):
+        (logits,) = model.session.run([OUTPUT_NAME], {INPUT_NAME: obs[start : start + 4096]})
+        commands.append(commands_from_logits(logits))
+    return np.concatenate(commands)
+
+
+def agreement_on(model: Model, heldout: HeldOut) -> tuple[float, float]:
+    """(agreement, approach agreement) of a model on a player's held-out play."""
+    agree = np.abs(model_commands(model, heldout.obs) - heldout.commands) <= AGREEMENT_TOLERANCE
+    approach = float(agree[heldout.approach].mean()) if heldout.approach.any() else math.nan
+    return float(agree.mean()), approach
+
+
+@dataclass
+class _StyleRecorder:
+    """Frame sink gathering the left side's style figures."""
+
+    hits: int = 0
+    misses: int = 0
+    offsets: list[float] = field(default_factory=list)
+    speeds: list[float] = field(default_factory=list)
+    rally_hits: list[int] = field(default_factory=list)
+    delays: list[float] = field(default_factory=list)
+    _approach_start: int | None = None
+    _start_command: float = 0.0
+
+    def on_tick(self, before, left_cmd, right_cmd, after, events) -> None:
+        approaching = before.ball_vx < 0.0
+        if before.serve_ticks == 0:
+            self.speeds.append(abs(left_cmd))
+        if approaching and self._approach_start is None:
+            self._approach_start, self._start_command = before.tick, left_cmd
+        elif not approaching:
+            self._approach_start = None
+        if self._approach_start is not None and self._approach_start >= 0:
+            if abs(left_cmd - self._start_command) >= REACTION_THRESHOLD:
+                self.delays.append((before.tick - self._approach_start) / 60.0)
+                self._approach_start = -1  # reacted; wait for the next approach
+        for event in events:
+            if event.kind == "hit" and event.side == LEFT:
+                self.hits += 1
+                self.offsets.append(abs(event.value))
+            elif event.kind == "miss":
+                self.rally_hits.append(before.rally_hits)
+                if event.side == LEFT:
+                    self.misses += 1
+
+    def figures(self) -> dict[str, float]:
+        def mean(values):
+            return float(np.mean(values)) if len(values) else math.nan
+
+        arrivals = self.hits + self.misses
+        return {
+            "hit_rate": self.hits / arrivals if arrivals else math.nan,
+            "mean_rally_length": mean(self.rally_hits),
+            "mean_abs_hit_offset": mean(self.offsets),
+            "mean_abs_paddle_speed": mean(self.speeds),
+            "mean_reaction_delay": mean(self.delays),
+        }
+
+
+def style(driver: Opponent, seconds: float, seed: int, params: Params = DEFAULT_PARAMS) -> dict:
+    """Style figures of ``driver`` playing the left side against the scripted opponent."""
+    session = Session(ScriptedOpponent(), params=params, seed=seed, left_driver=driver, strict=True)
+    recorder = _StyleRecorder()
+    session.frame_sinks.append(recorder)
+    _play(session, seconds, seed)
+    return recorder.figures()
+
+
+def clone_driver(model: Model, params: Params = DEFAULT_PARAMS) -> MirrorOpponent:
+    """A model playing a side through the same runtime as the live opponent."""
+    driver = MirrorOpponent(observe_factory=lambda: ObservationBuilder(params).push)
+    driver.offer(model)
+    return driver
+
+
+def compare_styles(persona: dict, clone: dict) -> dict:
+    result = {}
+    for name, value in persona.items():
+        other = clone[name]
+        if math.isnan(value) or math.isnan(other):
+            rel = None
+        else:
+            rel = abs(other - value) / abs(value) if value else (0.0 if other == 0 else None)
+        result[name] = {
+            "persona": None if math.isnan(value) else round(value, 6),
+            "clone": None if math.isnan(other) else round(other, 6),
+            "rel_error": None if rel is None else round(rel, 6),
+        }
+    return result

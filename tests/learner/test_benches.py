@@ -1,0 +1,107 @@
+"""The learning benchmarks, run as a user runs them, with tiny budgets."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+KEYS = {
+    "persona",
+    "model",
+    "sampler",
+    "minutes",
+    "seed",
+    "wall_seconds",
+    "agreement",
+    "approach_agreement",
+    "curve",
+    "minutes_to",
+    "style",
+}
+STYLE = {
+    "hit_rate",
+    "mean_rally_length",
+    "mean_abs_hit_offset",
+    "mean_abs_paddle_speed",
+    "mean_reaction_delay",
+}
+
+
+def run_main(*args):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def fidelity_json(tmp_path, name, *extra):
+    out = tmp_path / name
+    result = run_main(
+        "bench",
+        "fidelity",
+        "--persona",
+        "predictor",
+        "--minutes",
+        "0.75",
+        "--seed",
+        "3",
+        "--json",
+        out,
+        *extra,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(out.read_text())
+
+
+def test_short_fidelity_run_has_every_key_in_range_and_is_reproducible(tmp_path):
+    first = fidelity_json(tmp_path, "a.json")
+    assert set(first) >= KEYS
+    assert first["persona"] == "predictor" and first["model"] == "mlp"
+    assert 0.0 <= first["agreement"] <= 1.0 and 0.0 <= first["approach_agreement"] <= 1.0
+    assert first["agreement"] > 0.5  # 45 s of play already copies a lot
+    assert [p["minutes"] for p in first["curve"]] == [0.25, 0.5, 0.75]
+    assert set(first["minutes_to"]) == {"0.8", "0.9", "0.95"}
+    assert set(first["style"]) == STYLE
+    for figures in first["style"].values():
+        assert set(figures) == {"persona", "clone", "rel_error"}
+    second = fidelity_json(tmp_path, "b.json")
+    for result in (first, second):
+        result.pop("wall_seconds")
+        result.pop("speed_vs_real_time")
+    assert first == second  # same seed, same JSON
+
+
+def test_stylometry_tells_two_different_personas_apart(tmp_path):
+    out = tmp_path / "s.json"
+    result = run_main(
+        "bench",
+        "stylometry",
+        "--persona",
+        "predictor",
+        "--persona",
+        "lazy",
+        "--minutes",
+        "0.75",
+        "--json",
+        out,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert data["personas"] == ["predictor", "lazy"]
+    matrix = data["matrix"]
+    assert matrix[0][0] > matrix[0][1] and matrix[1][1] > matrix[1][0]
+    assert data["accuracy"] == 1.0
+
+
+def test_persona_errors_are_clear(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("class Broken:\n    def act(self, view):\n        return float('nan')\n")
+    result = run_main("bench", "fidelity", "--persona", f"{bad}:Broken", "--minutes", "0.25")
+    assert result.returncode == 2
+    assert "returned NaN" in result.stderr and "Broken" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run_main("bench", "fidelity", "--persona", "nobody", "--minutes", "0.25")
+    assert result.returncode == 2 and "expected a built-in name" in result.stderr
