@@ -15,7 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
-COMMANDS = ("play", "replay", "bench")
+COMMANDS = ("play", "replay", "bench", "train")
 
 
 def _add_profile_options(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="main.py",
         description="Mirror Pong: Pong against an opponent that learns to play like you.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{play,replay,bench}")
+    sub = parser.add_subparsers(dest="command", metavar="{play,replay,train,bench}")
 
     play = sub.add_parser(
         "play", help="play (the default command)", description="Play Mirror Pong."
@@ -87,6 +87,39 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="re-simulate headless; exit 0 only if every recorded state is reproduced exactly",
     )
+
+    train = sub.add_parser(
+        "train",
+        help="train a mirror offline from recordings",
+        description="Train a mirror from recorded matches and write it as ONNX (with the "
+        "standard metadata) that play, replay and the benchmarks load. Ctrl-C stops early "
+        "and keeps the best model so far.",
+    )
+    train.add_argument(
+        "--from",
+        dest="sources",
+        type=Path,
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="recordings (.mpr files or folders holding them)",
+    )
+    train.add_argument("--model", choices=("mlp", "transformer"), default="mlp")
+    train.add_argument(
+        "--sampler-config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="JSON of sampling weights (as written by the game's profile or by tune)",
+    )
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--steps-per-second",
+        type=float,
+        default=30.0,
+        help="training steps per second of recorded play (default: %(default)s)",
+    )
+    train.add_argument("--out", type=Path, required=True, metavar="MODEL.onnx")
 
     bench = sub.add_parser("bench", help="benchmarks that print figures", description="Benchmarks.")
     bench_sub = bench.add_subparsers(
@@ -157,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         return play(args)
     if args.command == "replay":
         return replay(args)
+    if args.command == "train":
+        return train_offline(args)
     if args.command == "bench" and args.bench == "loop":
         from game.bench import bench_loop
 
@@ -319,6 +354,31 @@ def _serve(session, args: argparse.Namespace, learner=None) -> int:
         print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
     return 0
+
+
+def train_offline(args: argparse.Namespace) -> int:
+    from learner.offline import TrainingError, load_sampler_config, train
+
+    try:
+        weights = load_sampler_config(args.sampler_config)
+        result = train(
+            args.sources, args.out, args.model, weights, args.seed, args.steps_per_second
+        )
+    except TrainingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    approach = result.approach_agreement
+    print(
+        f"wrote {args.out}: {args.model} v{result.version}, held-out agreement "
+        f"{result.agreement:.3f}"
+        + (f" ({approach:.3f} while the ball approaches)" if approach is not None else "")
+        + f", {result.frames} frames, {result.steps} steps"
+        + (" (interrupted)" if result.interrupted else "")
+    )
+    return 130 if result.interrupted else 0
 
 
 def _every(ticks: int, make_fields):

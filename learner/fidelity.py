@@ -117,10 +117,10 @@ class _StyleRecorder:
             self._approach_start, self._start_command = before.tick, left_cmd
         elif not approaching:
             self._approach_start = None
-        if self._approach_start is not None and self._approach_start >= 0:
-            if abs(left_cmd - self._start_command) >= REACTION_THRESHOLD:
-                self.delays.append((before.tick - self._approach_start) / 60.0)
-                self._approach_start = -1  # reacted; wait for the next approach
+        reacting = abs(left_cmd - self._start_command) >= REACTION_THRESHOLD
+        if self._approach_start is not None and self._approach_start >= 0 and reacting:
+            self.delays.append((before.tick - self._approach_start) / 60.0)
+            self._approach_start = -1  # reacted; wait for the next approach
         for event in events:
             if event.kind == "hit" and event.side == LEFT:
                 self.hits += 1

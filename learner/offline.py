@@ -1,0 +1,167 @@
+"""``python main.py train``: train a mirror from recordings instead of live play.
+
+Each recording is re-read tick by tick exactly as the live trainer would have seen it (the
+view before the tick and the player's command), through the same ``MirrorTrainer``; then
+the trainer takes a fixed number of steps per second of recorded play, evaluating on the
+held-out rallies as it goes. The best model by held-out agreement is written as ONNX with
+the standard metadata, atomically; Ctrl-C stops early and still writes the best so far.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from game.engine import new_match
+from game.mirror_opponent import atomic_write
+from game.recording import SUFFIX, Recording, RecordingError, read_recording
+from learner.sampler import RelevanceWeights
+from learner.trainer import MirrorTrainer, TrainerConfig
+
+
+class TrainingError(Exception):
+    """Training cannot start or finish; the message is for the user."""
+
+
+def find_recordings(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(path.rglob(f"*{SUFFIX}"))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise TrainingError(f"no such file or folder: {path}")
+    if not found:
+        raise TrainingError(f"no {SUFFIX} recordings in {', '.join(map(str, paths))}")
+    return found
+
+
+def load_sampler_config(path: Path | None) -> RelevanceWeights:
+    if path is None:
+        return RelevanceWeights()
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise TrainingError(f"no such sampler config: {path}") from None
+    except ValueError as exc:
+        raise TrainingError(f"sampler config {path} is not JSON: {exc}") from None
+    weights = data.get("weights", data) if isinstance(data, dict) else data
+    try:
+        return RelevanceWeights.from_dict(weights)
+    except (TypeError, ValueError) as exc:
+        raise TrainingError(f"sampler config {path}: {exc}") from None
+
+
+def feed(trainer: MirrorTrainer, recording: Recording) -> int:
+    """Give the trainer every tick of a recording, as live play would have. Returns ticks."""
+    before = new_match(recording.seed, recording.params)
+    for record in recording.records:
+        trainer.add_tick(before, record.left_cmd, _events(before, record.state))
+        before = record.state
+    return len(recording.records)
+
+
+def _events(before, after) -> list[tuple[str, str]]:
+    """The player-side events the trainer uses, recovered from two consecutive states."""
+    events = []
+    if after.rally_hits > before.rally_hits and before.ball_vx < 0 <= after.ball_vx:
+        events.append(("hit", "left"))
+    if after.score_right > before.score_right:
+        events.append(("miss", "left"))
+    if before.serve_ticks == 1 and after.serve_ticks == 0:
+        events.append(("serve", "right" if after.ball_vx > 0 else "left"))
+    return events
+
+
+@dataclass
+class TrainResult:
+    version: int
+    agreement: float
+    approach_agreement: float | None
+    steps: int
+    frames: int
+    interrupted: bool
+
+
+def train(
+    sources: list[Path],
+    out: Path,
+    architecture: str = "mlp",
+    weights: RelevanceWeights | None = None,
+    seed: int = 0,
+    steps_per_second: float = 30.0,
+    evaluate_every: int = 200,
+    progress: bool = True,
+) -> TrainResult:
+    torch.set_num_threads(1)  # deterministic given the seed, and polite to the machine
+    files = find_recordings(sources)
+    trainer = MirrorTrainer(
+        TrainerConfig(architecture=architecture, seed=seed, min_frames=0), weights
+    )
+    ticks = 0
+    skipped = []
+    for path in tqdm(files, desc="reading recordings", unit="file", disable=not progress):
+        try:
+            recording = read_recording(path)
+        except RecordingError as exc:
+            skipped.append(str(exc))
+            continue
+        ticks += feed(trainer, recording)
+    for message in skipped:
+        tqdm.write(f"skipped: {message}")
+    if ticks == 0:
+        raise TrainingError("the recordings hold no play to learn from")
+    if not len(trainer.heldout()[1]):
+        raise TrainingError(
+            "too little play to hold any out for validation (needs at least two rallies)"
+        )
+    total_steps = max(1, math.ceil(ticks / trainer.params.tick_rate * steps_per_second))
+    best = None
+    interrupted = False
+    bar = tqdm(total=total_steps, desc="training", unit="step", disable=not progress)
+    try:
+        for step in range(1, total_steps + 1):
+            trainer.train_step()
+            bar.update()
+            if step % evaluate_every == 0 or step == total_steps:
+                best = _keep_best(trainer, best)
+                bar.set_postfix(agreement=f"{best.agreement:.3f}")
+    except KeyboardInterrupt:
+        interrupted = True
+        tqdm.write("interrupted: keeping the best model so far")
+        best = _keep_best(trainer, best)
+    finally:
+        bar.close()
+    atomic_write(out, best.onnx_bytes)
+    evaluation = best.evaluation
+    return TrainResult(
+        version=best.version,
+        agreement=evaluation["agreement"],
+        approach_agreement=evaluation["approach_agreement"],
+        steps=trainer.steps,
+        frames=trainer.frames_trained,
+        interrupted=interrupted,
+    )
+
+
+@dataclass
+class _Best:
+    onnx_bytes: bytes
+    agreement: float
+    version: int
+    evaluation: dict
+
+
+def _keep_best(trainer: MirrorTrainer, best: _Best | None) -> _Best:
+    evaluation = trainer.evaluate()
+    if best is not None and evaluation["agreement"] <= best.agreement:
+        return best
+    trainer.best_exported = -math.inf  # export whenever this is the best so far
+    candidate = trainer.candidate(evaluation)
+    return _Best(candidate.onnx_bytes, evaluation["agreement"], candidate.version, evaluation)
