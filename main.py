@@ -15,7 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
-COMMANDS = ("play", "replay", "bench", "train")
+COMMANDS = ("play", "replay", "bench", "train", "tune")
 
 
 def _add_profile_options(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="main.py",
         description="Mirror Pong: Pong against an opponent that learns to play like you.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{play,replay,train,bench}")
+    sub = parser.add_subparsers(dest="command", metavar="{play,replay,train,tune,bench}")
 
     play = sub.add_parser(
         "play", help="play (the default command)", description="Play Mirror Pong."
@@ -69,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("mlp", "transformer"),
         default=None,
         help="the mirror's architecture (default: the profile's last choice, else mlp)",
+    )
+    play.add_argument(
+        "--sampler-config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="sampling weights to learn with (JSON, e.g. written by tune); saved in the profile",
     )
     play.add_argument(
         "--device",
@@ -120,6 +127,51 @@ def build_parser() -> argparse.ArgumentParser:
         help="training steps per second of recorded play (default: %(default)s)",
     )
     train.add_argument("--out", type=Path, required=True, metavar="MODEL.onnx")
+
+    tune = sub.add_parser(
+        "tune",
+        help="search the sampling weights with Optuna",
+        description="Search the sampler's relevance weights: each trial trains a fresh mirror "
+        "on some recordings and is scored by agreement while the ball approaches on others. "
+        "Several machines can join one study with --storage postgresql://... and the same "
+        "--study name (needs: pip install psycopg2-binary).",
+    )
+    tune.add_argument(
+        "--from",
+        dest="sources",
+        type=Path,
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="recordings (.mpr files or folders); at least two",
+    )
+    tune.add_argument("--trials", type=int, default=20, help="trials to run (default: 20)")
+    tune.add_argument(
+        "--storage",
+        default=None,
+        help="Optuna storage URL (default: an SQLite file under the data dir)",
+    )
+    tune.add_argument("--study", default="mirror-pong", help="study name (default: %(default)s)")
+    tune.add_argument(
+        "--steps", type=int, default=600, help="training steps per trial (default: 600)"
+    )
+    tune.add_argument("--model", choices=("mlp", "transformer"), default="mlp")
+    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument(
+        "--out",
+        type=Path,
+        default=Path("sampler-best.json"),
+        help="where the best weights go (default: %(default)s)",
+    )
+    tune.add_argument(
+        "--report",
+        type=Path,
+        default=Path("tuning-report"),
+        help="folder for the PNG report (default: %(default)s)",
+    )
+    tune.add_argument(
+        "--data-dir", type=Path, default=None, help="data folder for the default study file"
+    )
 
     bench = sub.add_parser("bench", help="benchmarks that print figures", description="Benchmarks.")
     bench_sub = bench.add_subparsers(
@@ -192,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         return replay(args)
     if args.command == "train":
         return train_offline(args)
+    if args.command == "tune":
+        return tune_weights(args)
     if args.command == "bench" and args.bench == "loop":
         from game.bench import bench_loop
 
@@ -241,6 +295,7 @@ def play(args: argparse.Namespace) -> int:
     from game.opponent import ScriptedOpponent
     from game.recording import RecordingWriter, make_header
     from game.session import Session
+    from learner.offline import TrainingError
 
     try:
         profile = _profile(args)
@@ -257,7 +312,12 @@ def play(args: argparse.Namespace) -> int:
     else:
         try:
             opponent, learner = _mirror(profile, params, args.model, args.device)
-        except ValueError as exc:
+            if args.sampler_config is not None:
+                from learner.offline import load_sampler_config
+
+                learner.weights = load_sampler_config(args.sampler_config)
+                learner.save_settings()
+        except (ValueError, TrainingError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
 
@@ -379,6 +439,40 @@ def train_offline(args: argparse.Namespace) -> int:
         + (" (interrupted)" if result.interrupted else "")
     )
     return 130 if result.interrupted else 0
+
+
+def tune_weights(args: argparse.Namespace) -> int:
+    from game.profiles import default_data_dir
+    from learner.offline import TrainingError
+    from learner.tune import default_storage, tune
+
+    if args.trials < 1 or args.steps < 1:
+        print("error: --trials and --steps must be at least 1", file=sys.stderr)
+        return 2
+    storage = args.storage or default_storage(args.data_dir or default_data_dir())
+    try:
+        result = tune(
+            args.sources,
+            args.trials,
+            storage,
+            args.study,
+            args.out,
+            args.report,
+            args.steps,
+            args.model,
+            args.seed,
+        )
+    except TrainingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:  # e.g. a PostgreSQL URL without its driver installed
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"best trial {result['best_trial']} of {result['trials']}: "
+        f"{result['best_value']:.3f}; weights written to {args.out}; report in {args.report}"
+    )
+    return 0
 
 
 def _every(ticks: int, make_fields):

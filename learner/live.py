@@ -376,9 +376,9 @@ class LiveLearner:
                 return
             self.weights = weights
             self._control_q.put(("weights", weights.to_dict()))
-        self._save_settings()
+        self.save_settings()
 
-    def _save_settings(self) -> None:
+    def save_settings(self) -> None:
         if self.files:
             self.files.save_settings(
                 {
