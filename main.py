@@ -295,7 +295,6 @@ def play(args: argparse.Namespace) -> int:
     from game.opponent import ScriptedOpponent
     from game.recording import RecordingWriter, make_header
     from game.session import Session
-    from learner.offline import TrainingError
 
     try:
         profile = _profile(args)
@@ -313,11 +312,11 @@ def play(args: argparse.Namespace) -> int:
         try:
             opponent, learner = _mirror(profile, params, args.model, args.device)
             if args.sampler_config is not None:
-                from learner.offline import load_sampler_config
+                from learner.sampler import read_sampler_config
 
-                learner.weights = load_sampler_config(args.sampler_config)
+                learner.weights = read_sampler_config(args.sampler_config)
                 learner.save_settings()
-        except (ValueError, TrainingError) as exc:
+        except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
 
@@ -362,14 +361,18 @@ def play(args: argparse.Namespace) -> int:
 def _mirror(profile, params, architecture: str | None, device: str):
     """The learned opponent and the learner that feeds it, plugged together."""
     from game.mirror_opponent import MirrorOpponent, ModelGate
+    from learner.config import TrainerConfig
     from learner.features import ObservationBuilder
     from learner.live import LiveLearner, MirrorFiles
-    from learner.trainer import TrainerConfig, pick_device
 
     files = MirrorFiles(profile.folder)
     config = None
     if architecture is not None or device != "cpu":
-        config = TrainerConfig(device=pick_device(device))
+        if device != "cpu":
+            from learner.trainer import pick_device  # needs torch to look for CUDA
+
+            device = pick_device(device)
+        config = TrainerConfig(device=device)
         if architecture is not None:
             config.architecture = architecture
         else:

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from game.engine import DEFAULT_PARAMS, Params, State
 from game.mirror_opponent import MirrorOpponent, ModelGate, atomic_write
+from learner.config import TrainerConfig
 from learner.sampler import RelevanceWeights
-from learner.trainer import MirrorTrainer, TrainerConfig
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,9 @@ def trainer_main(
     start_version: int = 0,
 ) -> None:
     """Entry point of the trainer process: learn until told to stop."""
-    import torch
+    import torch  # only here: the game process never loads torch
+
+    from learner.trainer import MirrorTrainer
 
     with contextlib.suppress(OSError):
         os.nice(10)  # the game loop comes first

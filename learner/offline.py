@@ -9,7 +9,6 @@ the standard metadata, atomically; Ctrl-C stops early and still writes the best 
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +19,9 @@ from tqdm import tqdm
 from game.engine import new_match
 from game.mirror_opponent import atomic_write
 from game.recording import SUFFIX, Recording, RecordingError, read_recording
-from learner.sampler import RelevanceWeights
-from learner.trainer import MirrorTrainer, TrainerConfig
+from learner.config import TrainerConfig
+from learner.sampler import RelevanceWeights, read_sampler_config
+from learner.trainer import MirrorTrainer
 
 
 class TrainingError(Exception):
@@ -43,19 +43,10 @@ def find_recordings(paths: list[Path]) -> list[Path]:
 
 
 def load_sampler_config(path: Path | None) -> RelevanceWeights:
-    if path is None:
-        return RelevanceWeights()
     try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise TrainingError(f"no such sampler config: {path}") from None
+        return read_sampler_config(path)
     except ValueError as exc:
-        raise TrainingError(f"sampler config {path} is not JSON: {exc}") from None
-    weights = data.get("weights", data) if isinstance(data, dict) else data
-    try:
-        return RelevanceWeights.from_dict(weights)
-    except (TypeError, ValueError) as exc:
-        raise TrainingError(f"sampler config {path}: {exc}") from None
+        raise TrainingError(str(exc)) from None
 
 
 def feed(trainer: MirrorTrainer, recording: Recording) -> int:

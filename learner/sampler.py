@@ -19,9 +19,11 @@ frame in one O(capacity) numpy pass.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import numbers
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 import numpy as np
 
@@ -609,3 +611,21 @@ class RelevanceSampler:
             self.now = max(self.now, float(self.storage.added_at[:size].max()))
         all_leaves[:size] = self._relevance(slice(0, size))
         self.tree.set_all(all_leaves)
+
+
+def read_sampler_config(path: Path | None) -> RelevanceWeights:
+    """Weights from a JSON file: ``{"weights": {...}}`` (as tune writes) or the bare dict.
+    ``None`` gives the defaults. Raises ValueError with a message naming the file."""
+    if path is None:
+        return RelevanceWeights()
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ValueError(f"no such sampler config: {path}") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"sampler config {path} cannot be read: {exc}") from None
+    weights = data.get("weights", data) if isinstance(data, dict) else data
+    try:
+        return RelevanceWeights.from_dict(weights)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"sampler config {path}: {exc}") from None

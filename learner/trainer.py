@@ -19,13 +19,14 @@ import io
 import math
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from game.engine import DEFAULT_PARAMS, LEFT, Params, State, view
+from learner.config import TrainerConfig
 from learner.exporter import FastExporter
 from learner.features import ObservationBuilder
 from learner.sampler import (
@@ -50,33 +51,6 @@ _APPROACHING = FEATURE_NAMES.index("approaching")
 _SERVING = FEATURE_NAMES.index("serving")
 _TIME_TO_REACH = FEATURE_NAMES.index("time_to_reach")
 _BINS = torch.tensor(COMMAND_BINS)
-
-
-@dataclass
-class TrainerConfig:
-    architecture: str = "mlp"
-    """'mlp' or 'transformer'."""
-    model_config: dict = field(default_factory=dict)
-    """Overrides of the architecture's config dataclass."""
-    capacity: int = 100_000
-    """Frames kept for training (about 28 minutes of play)."""
-    batch_size: int = 256
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    warmup_steps: int = 100
-    steps_per_second: float = 30.0
-    """Training steps per second of play. DESIGN.md: a few dozen already saturate (distinct
-    trajectories, not compute, limit learning), and it leaves the other core to the browser."""
-    heldout_every: int = 5
-    """Every this-many-th rally is held out for validation, never trained on."""
-    heldout_capacity: int = 4096
-    """The most recent held-out frames kept."""
-    min_frames: int = 300
-    """Frames (5 s of play) before the first candidate is exported."""
-    min_improvement: float = 0.005
-    """Held-out agreement gain over the last exported model that triggers a new export."""
-    device: str = "cpu"
-    seed: int = 0
 
 
 @dataclass

@@ -1,0 +1,32 @@
+"""The trainer's settings, importable without torch (the game process never loads torch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TrainerConfig:
+    architecture: str = "mlp"
+    """'mlp' or 'transformer'."""
+    model_config: dict = field(default_factory=dict)
+    """Overrides of the architecture's config dataclass."""
+    capacity: int = 100_000
+    """Frames kept for training (about 28 minutes of play)."""
+    batch_size: int = 256
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    steps_per_second: float = 30.0
+    """Training steps per second of play. DESIGN.md: a few dozen already saturate (distinct
+    trajectories, not compute, limit learning), and it leaves the other core to the browser."""
+    heldout_every: int = 5
+    """Every this-many-th rally is held out for validation, never trained on."""
+    heldout_capacity: int = 4096
+    """The most recent held-out frames kept."""
+    min_frames: int = 300
+    """Frames (5 s of play) before the first candidate is exported."""
+    min_improvement: float = 0.005
+    """Held-out agreement gain over the last exported model that triggers a new export."""
+    device: str = "cpu"
+    seed: int = 0
