@@ -421,6 +421,10 @@ class LiveLearner:
     # -- receiver thread ---------------------------------------------------------------------
 
     def _receive(self) -> None:
+        # Checking a candidate takes milliseconds of CPU; on Linux a thread has its own nice
+        # value, so this one yields the core to the session loop's thread.
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         while not self._stopping:
             try:
                 kind, payload = self._out_q.get(timeout=0.5)

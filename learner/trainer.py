@@ -256,8 +256,10 @@ class MirrorTrainer:
         model.train(was_training)
         return np.concatenate(commands) if commands else np.zeros(0, dtype=np.float32)
 
-    def evaluate(self) -> dict:
+    def evaluate(self, max_frames: int = 2048) -> dict:
+        """Agreement on the newest ``max_frames`` held-out frames."""
         obs, commands, approach = self.heldout()
+        obs, commands, approach = obs[-max_frames:], commands[-max_frames:], approach[-max_frames:]
         result = {
             "minutes": round(self.play_minutes(), 4),
             "steps": self.steps,
@@ -290,7 +292,7 @@ class MirrorTrainer:
         self.version += 1
         onnx_bytes = self._exporter.export(self.model, self.version, self.frames_trained, agreement)
         obs, commands, _ = self.heldout()
-        keep = slice(-1024, None)  # the gate re-scores both models; the newest 1024 suffice
+        keep = slice(-512, None)  # the gate re-scores both models; the newest 512 suffice
         return Candidate(
             onnx_bytes=onnx_bytes,
             version=self.version,
