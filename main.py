@@ -315,7 +315,7 @@ def play(args: argparse.Namespace) -> int:
                 from learner.sampler import read_sampler_config
 
                 learner.weights = read_sampler_config(args.sampler_config)
-                learner.save_settings()
+                learner.save_settings(wait=True)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

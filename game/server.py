@@ -84,10 +84,13 @@ class _Client:
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self.ws = ws
         self.latest: str | None = None
+        self.sticky: str | None = None  # a frame that must not be skipped (learning stats)
         self.ready = asyncio.Event()
         self.dropped = 0
 
-    def offer(self, message: str) -> None:
+    def offer(self, message: str, sticky: bool = False) -> None:
+        if sticky:
+            self.sticky = message
         self.latest = message
         self.ready.set()
 
@@ -95,8 +98,11 @@ class _Client:
         while not self.ws.closed:
             await self.ready.wait()
             self.ready.clear()
-            message, self.latest = self.latest, None
-            if message is not None:
+            sticky, self.sticky = self.sticky, None
+            latest, self.latest = self.latest, None
+            for message in (sticky, None if latest is sticky else latest):
+                if message is None:
+                    continue
                 try:
                     await self.ws.send_str(message)
                 except (ConnectionError, RuntimeError):
@@ -185,7 +191,7 @@ def create_app(config: ServerConfig, session: Session) -> web.Application:
             extra.update(add_fields())
         message = json.dumps(frame_message(session, events, extra))
         for client in clients:
-            client.offer(message)
+            client.offer(message, sticky=bool(extra))
 
     async def run_session(app: web.Application):
         session.subscribers.append(publish)

@@ -27,7 +27,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from game.engine import DEFAULT_PARAMS, Params, State
-from game.mirror_opponent import MirrorOpponent, ModelGate, atomic_write
+from game.mirror_opponent import GateStats, MirrorOpponent, ModelGate, atomic_write
 from learner.config import TrainerConfig
 from learner.sampler import RelevanceWeights
 
@@ -111,6 +111,7 @@ def trainer_main(
     checkpoint_path: str | None,
     flat_out: bool = False,
     start_version: int = 0,
+    start_generation: int = 0,
 ) -> None:
     """Entry point of the trainer process: learn until told to stop."""
     import torch  # only here: the game process never loads torch
@@ -128,10 +129,11 @@ def trainer_main(
         try:
             trainer.load_checkpoint(checkpoint.read_bytes())
         except Exception as exc:  # a damaged checkpoint costs the weights, never the game
-            out_q.put(("log", f"could not load {checkpoint.name} ({exc}); starting fresh"))
+            out_q.put(("log", f"could not load {checkpoint.name} ({exc}); starting fresh", 0))
     # Versions only go up, even when a restarted trainer lost its latest checkpoint.
     trainer.version = max(trainer.version, start_version)
     learning = True
+    generation = start_generation  # bumped by each reset; older generations' messages are stale
     step_budget = 0.0
     last_eval = last_stats = last_checkpoint = time.monotonic()
     steps_at_stats, frames_at_stats = trainer.steps, trainer.frames_seen
@@ -162,6 +164,7 @@ def trainer_main(
             elif command == "resume":
                 learning = True
             elif command == "reset":
+                generation = args[0]
                 trainer.reset_mirror()
                 step_budget = 0.0
                 if checkpoint is not None:
@@ -192,7 +195,7 @@ def trainer_main(
             evaluation = trainer.evaluate()
             candidate = trainer.candidate(evaluation, produced_at=last_step_end)
             if candidate is not None:
-                out_q.put(("candidate", candidate))
+                out_q.put(("candidate", candidate, generation))
         if now - last_stats >= STATS_EVERY:
             elapsed = now - last_stats
             last_stats = now
@@ -219,13 +222,13 @@ def trainer_main(
                 "weights": trainer.sampler.weights.to_dict(),
             }
             steps_at_stats, frames_at_stats = trainer.steps, trainer.frames_seen
-            out_q.put(("stats", stats))
+            out_q.put(("stats", stats, generation))
         if checkpoint is not None and now - last_checkpoint >= CHECKPOINT_EVERY:
             last_checkpoint = now
             try:
                 atomic_write(checkpoint, trainer.checkpoint())
             except OSError as exc:
-                out_q.put(("log", f"could not save checkpoint: {exc.strerror or exc}"))
+                out_q.put(("log", f"could not save checkpoint: {exc.strerror or exc}", 0))
 
 
 # -- the game side --------------------------------------------------------------------------
@@ -264,6 +267,8 @@ class LiveLearner:
         self.swap_latencies: deque[float] = deque(maxlen=1000)  # seconds, step end -> first tick
         self._produced_at: dict[int, float] = {}
         self._buffer: list = []
+        self._generation = 0
+        self._settings_lock = threading.Lock()
         self._stopping = False
         self._process: mp.Process | None = None
         self._context = mp.get_context("spawn")
@@ -318,6 +323,7 @@ class LiveLearner:
                 str(self.files.checkpoint) if self.files else None,
                 self.flat_out,
                 max(self.opponent.model_version, self.stats.get("trainer_version", 0)),
+                self._generation,
             ),
             daemon=True,
         )
@@ -356,8 +362,10 @@ class LiveLearner:
         if kind == "learning":
             action = message["action"]
             if action == "reset":
-                self._control_q.put(("reset",))
+                self._generation += 1
+                self._control_q.put(("reset", self._generation))
                 self.opponent.offer(None)  # back to the scripted opponent
+                self.gate.stats = GateStats()
                 self.chart.clear()
                 self.stats = {}
                 if self.files:
@@ -380,15 +388,23 @@ class LiveLearner:
             self._control_q.put(("weights", weights.to_dict()))
         self.save_settings()
 
-    def save_settings(self) -> None:
-        if self.files:
-            self.files.save_settings(
-                {
-                    "architecture": self.config.architecture,
-                    "weights": self.weights.to_dict(),
-                    "learning": self.learning,
-                }
-            )
+    def save_settings(self, wait: bool = False) -> None:
+        """Save the learner's settings in the profile, off the calling (loop) thread."""
+        if not self.files:
+            return
+        settings = {
+            "architecture": self.config.architecture,
+            "weights": self.weights.to_dict(),
+            "learning": self.learning,
+        }
+        writer = threading.Thread(target=self._write_settings, args=(settings,), daemon=True)
+        writer.start()
+        if wait:
+            writer.join()
+
+    def _write_settings(self, settings: dict) -> None:
+        with self._settings_lock:  # the last request wins, whole
+            self.files.save_settings(settings)
 
     def set_flat_out(self, flat_out: bool) -> None:
         self.flat_out = flat_out
@@ -427,7 +443,9 @@ class LiveLearner:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         while not self._stopping:
             try:
-                kind, payload = self._out_q.get(timeout=0.5)
+                kind, payload, generation = self._out_q.get(timeout=0.5)
+                if kind != "log" and generation < self._generation:
+                    kind = None  # made before the last reset: stale
             except queue.Empty:
                 kind = None
             except (EOFError, OSError, ValueError) as exc:  # a trainer killed mid-message

@@ -9,10 +9,16 @@
  *   - interpolation  the drawn positions glide from where they were drawn to each new frame
  *                 over one tick, so the picture runs about one server tick behind
  *   - drawing     the canvas (sized to the court's aspect ratio, crisp on HiDPI) and the HUD
+ *   - learning panel  #learning: the learner's report (frame.learning, twice a second), a
+ *                 uPlot chart of it (window.uPlot, vendored in /static/vendor/uplot/) and
+ *                 the learner's controls; "learning is off" when no report ever comes
  *   - input       keyboard (W/S, arrows, Space), pointer/touch on the court, pause button
  *
  * Protocol (see game/server.py): server -> client "hello" then one "frame" per tick;
- * client -> server "input" {command}, "pointer" {y}, "pause" {paused}, "new_match".
+ * client -> server "input" {command}, "pointer" {y}, "pause" {paused}, "new_match";
+ * with the learner on (learner/live.py CONTROL_SCHEMAS) also "learning" {action:
+ * pause|resume|reset}, "architecture" {name: mlp|transformer} and "sampler_weights"
+ * {weights: {field: number >= 0}}.
  * The server rejects extra fields, so messages are sent in exactly those shapes.
  */
 
@@ -40,6 +46,7 @@ const mirrorPong = {
   connected: false,
   hello: null,
   drawn: null,        // the interpolated positions last drawn (ball, left_y, right_y)
+  learning: null,     // the latest frame.learning (the learner's report), null until one
   handlers,
   on(type, fn) { handlers[type] = fn; },
   send,
@@ -331,6 +338,7 @@ function updatePauseButton() {
 const NO_LEARNER_AFTER_MS = 4000;  // frames but no frame.learning this long: --no-learn
 const LEARNER_SILENT_MS = 5000;    // had reports, then none this long: say so
 const CHART_WINDOW_S = 600;        // the chart keeps the last 10 minutes
+const CHART_HEIGHT = 160;          // css px, axes included (the legend comes below)
 const PENDING_MS = 2000;
 const SLIDER_SEND_EVERY_MS = 300;  // while dragging, at most this often
 
@@ -397,7 +405,6 @@ const learn = {
   pendingWeights: {},    // name -> { value, until }
   weights: null,         // the server's weights, as last reported
 };
-mirrorPong.learning = null;   // the latest frame.learning, for tests and the console
 
 const pct = (x) => (typeof x === "number" && isFinite(x) ? `${Math.round(x * 100)}%` : "—");
 const setText = (node, text) => { if (node.textContent !== text) node.textContent = text; };
@@ -417,7 +424,7 @@ function formatMinutes(frames) {
 function onLearningReport(report) {
   learn.last = mirrorPong.learning = report;
   learn.seenAt = performance.now();
-  if (learn.off) { learn.off = false; }
+  learn.off = false;
   showPanelParts();
   renderStatus(report);
   renderControls(report);
@@ -543,7 +550,9 @@ function buildSliders() {
     row.querySelector(".slider-help").textContent = spec.help;
     const input = row.querySelector("input");
     const output = row.querySelector("output");
-    const s = sliders[spec.name] = { input, output, spec, dragging: false, lastSent: 0, sendTimer: null };
+    const s = sliders[spec.name] = {
+      input, output, spec, dragging: false, byPointer: false, lastSent: 0, lastSentValue: null, sendTimer: null,
+    };
     input.addEventListener("pointerdown", () => { s.dragging = true; s.byPointer = true; });
     input.addEventListener("keydown", () => { s.byPointer = false; });
     input.addEventListener("input", () => {
@@ -583,9 +592,11 @@ function sendWeight(s) {
     setText(s.output, formatWeight(s.spec, back));
     return sendWeight(s);
   }
+  if (value === s.lastSentValue && pendingFresh(learn.pendingWeights[name])) return;  // input + change
   const sent = send({ type: "sampler_weights", weights: { [name]: value } });
   if (sent) {
     s.lastSent = performance.now();
+    s.lastSentValue = value;
     learn.pendingWeights[name] = { value, until: performance.now() + PENDING_MS };
     if (learn.weights) learn.weights = { ...learn.weights, [name]: value };
   }
@@ -665,20 +676,22 @@ const chart = {
       ticks: { stroke: "rgba(139,148,158,0.25)", width: 1 }, font: "11px system-ui, sans-serif" };
     this.plot = new window.uPlot({
       width,
-      height: 170,
+      height: CHART_HEIGHT,
       cursor: { drag: { x: false, y: false }, points: { size: 5 } },
       legend: { show: true, live: false },
-      scales: { x: { time: true }, "%": { auto: false, range: [0, 100] }, loss: { auto: true } },
+      scales: { x: { time: false }, "%": { auto: false, range: [0, 100] }, loss: { auto: true } },
       series: [
-        {},
-        { label: "Like you", scale: "%", stroke: "#79c0ff", width: 2, value: (u, v) => v == null ? "—" : `${Math.round(v)}%` },
-        { label: "Ball coming at you", scale: "%", stroke: "#3fb950", width: 1.5, value: (u, v) => v == null ? "—" : `${Math.round(v)}%` },
-        { label: "Loss", scale: "loss", stroke: "#d29922", width: 1, dash: [4, 3], value: (u, v) => v == null ? "—" : v.toFixed(2) },
+        { value: (u, v) => v == null ? "—" : clockText(v) },
+        { label: "Like you", scale: "%", stroke: "#79c0ff", width: 2, points: { show: false }, value: (u, v) => v == null ? "—" : `${Math.round(v)}%` },
+        { label: "Ball at you", scale: "%", stroke: "#3fb950", width: 1.5, points: { show: false }, value: (u, v) => v == null ? "—" : `${Math.round(v)}%` },
+        { label: "Error", scale: "loss", stroke: "#d29922", width: 1, dash: [4, 3], points: { show: false }, value: (u, v) => v == null ? "—" : v.toFixed(2) },
       ],
       axes: [
-        { ...axis, space: 60 },
-        { ...axis, scale: "%", values: (u, ticks) => ticks.map((t) => `${t}%`), size: 42 },
-        { ...axis, scale: "loss", side: 1, grid: { show: false }, size: 36,
+        // x: minutes:seconds since this page was opened
+        { ...axis, space: 50, size: 28, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600],
+          values: (u, ticks) => ticks.map(clockText) },
+        { ...axis, scale: "%", values: (u, ticks) => ticks.map((t) => `${t}%`), size: 48, space: 25 },
+        { ...axis, scale: "loss", side: 1, grid: { show: false }, size: 38,
           values: (u, ticks) => ticks.map((t) => t.toFixed(1)) },
       ],
     }, this.data, panel.chart);
@@ -688,11 +701,11 @@ const chart = {
   fit() {
     if (!this.plot) return;
     const width = Math.floor(panel.chart.clientWidth);
-    if (width > 0 && width !== this.plot.width) this.plot.setSize({ width, height: 170 });
+    if (width > 0 && width !== this.plot.width) this.plot.setSize({ width, height: CHART_HEIGHT });
   },
 
   push(r) {
-    const now = Date.now() / 1000;
+    const now = performance.now() / 1000;   // seconds since the page was opened
     const num = (x, k = 1) => (typeof x === "number" && isFinite(x) ? x * k : null);
     const [xs, agr, appr, loss] = this.data;
     xs.push(now);
@@ -710,6 +723,11 @@ const chart = {
     if (this.plot) this.plot.setData(this.data);
   },
 };
+
+function clockText(seconds) {
+  const whole = Math.max(0, Math.round(seconds));
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+}
 
 // -- the panel's clock: no learner, or a learner gone quiet
 

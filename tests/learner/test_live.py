@@ -5,7 +5,7 @@ import asyncio
 import json
 import time
 
-from aiohttp import ClientSession
+from aiohttp import ClientSession, WSMsgType
 
 from game.recording import read_recording
 from game.replay import verify
@@ -24,7 +24,10 @@ async def play_until(url, done, timeout):
         last_x = None
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            frame = json.loads((await ws.receive(timeout=5)).data)
+            message = await ws.receive(timeout=5)
+            if message.type != WSMsgType.TEXT:
+                raise AssertionError(f"server sent {message.type}: {message.data}")
+            frame = json.loads(message.data)
             if frame["type"] != "frame":
                 continue
             x, y = frame["ball"]
