@@ -86,14 +86,32 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_options(play)
 
     replay = sub.add_parser(
-        "replay", help="inspect or verify a recording", description="Inspect or verify a recording."
+        "replay",
+        help="watch, verify or re-run a recording",
+        description="Without --verify or --json: open the replay viewer in the browser "
+        "(on FILE, or on the list of the player's recordings). --verify re-simulates FILE "
+        "headless and exits 0 only if every recorded state is reproduced exactly. --model "
+        "with --json (or --verify) re-runs FILE with the player's side driven by that model "
+        "and reports how its play differs from the player's.",
     )
-    replay.add_argument("file", type=Path, help="a .mpr recording")
+    replay.add_argument("file", type=Path, nargs="?", help="a .mpr recording")
     replay.add_argument(
         "--verify",
         action="store_true",
         help="re-simulate headless; exit 0 only if every recorded state is reproduced exactly",
     )
+    replay.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="MODEL.onnx",
+        help="a mirror to compare with the player (default in the viewer: the player's own)",
+    )
+    replay.add_argument("--json", type=Path, default=None, help="write the comparison here")
+    replay.add_argument("--host", default="127.0.0.1", help="viewer address (default: %(default)s)")
+    replay.add_argument("--port", type=int, default=8001, help="viewer port (default: %(default)s)")
+    replay.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    _add_profile_options(replay)
 
     train = sub.add_parser(
         "train",
@@ -492,6 +510,11 @@ def replay(args: argparse.Namespace) -> int:
     from game.recording import RecordingError, read_recording
     from game.replay import verify
 
+    if not args.verify and args.json is None:
+        return _replay_viewer(args)
+    if args.file is None:
+        print("error: --verify and --json need a recording FILE", file=sys.stderr)
+        return 2
     try:
         recording = read_recording(args.file)
     except RecordingError as exc:
@@ -511,17 +534,151 @@ def replay(args: argparse.Namespace) -> int:
         f"{args.file.name}: player {recording.header.get('player')!r} vs "
         f"{recording.header.get('opponent')}, {len(records)} ticks ({seconds:.1f} s), score {score}"
     )
+    status = 0
+    if args.model is not None:
+        status = _compare_with_model(recording, args)
+        if status == 2:
+            return 2
     if not args.verify:
-        return 0
+        return status
     divergence = verify(recording)
     if divergence is None:
         print(f"verified: all {len(records)} recorded states reproduced exactly")
-        return 0
+        return status
     print(
         f"DIVERGED at record {divergence.index} (tick {divergence.tick}): {divergence.field} "
         f"recorded {divergence.recorded!r}, re-simulated {divergence.simulated!r}"
     )
     return 1
+
+
+def _load_model(path: Path):
+    """A model file checked as the game checks candidates; raises ValueError with why not."""
+    from game.mirror_opponent import CandidateRejected, Model, check_candidate
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read model {path}: {exc.strerror or exc}") from None
+    try:
+        session, metadata = check_candidate(data)
+    except CandidateRejected as exc:
+        raise ValueError(f"model {path.name} cannot play: {exc}") from None
+    return Model(session, int(metadata.get("model_version", "0") or 0), metadata, data)
+
+
+def _compare_with_model(recording, args: argparse.Namespace) -> int:
+    import json
+
+    from learner.replay_analysis import analyze, resimulate
+    from learner.sampler import RelevanceWeights
+
+    try:
+        model = _load_model(args.model)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    analysis = analyze(recording, model, RelevanceWeights())
+    report = {
+        "recording": str(args.file),
+        "model": str(args.model),
+        "model_version": model.version,
+        "architecture": model.metadata.get("architecture"),
+        "ticks": len(recording.records),
+        "agreement": analysis["agreement"],
+        "approach_agreement": analysis["approach_agreement"],
+        "style": resimulate(recording, model),
+    }
+    print(
+        f"{args.model.name} (v{model.version}) on the player's side: agreement "
+        f"{report['agreement']:.3f}, while the ball approaches {report['approach_agreement']}"
+    )
+    for name, figures in report["style"].items():
+        print(f"  {name:24s} player {figures['persona']!s:>10}  model {figures['clone']!s:>10}")
+    if args.json is not None:
+        args.json.write_text(json.dumps(report, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _replay_viewer(args: argparse.Namespace) -> int:
+    import webbrowser
+
+    from aiohttp import web
+
+    from game.recording import read_recording
+    from game.replay_view import ReplayLibrary, create_replay_app
+    from learner.live import MirrorFiles
+    from learner.replay_analysis import analyze
+    from learner.sampler import RelevanceWeights
+
+    try:
+        profile = _profile(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    extra = []
+    if args.file is not None:
+        if not args.file.is_file():
+            print(f"error: no such recording: {args.file}", file=sys.stderr)
+            return 2
+        extra.append(args.file.resolve())
+    library = ReplayLibrary(profile.recordings, extra)
+    if args.file is not None:
+        library.focus = next(n for n, p in library.table().items() if p == args.file.resolve())
+    files = MirrorFiles(profile.folder)
+    model_files = {"current": files.model}
+    if args.model is not None:
+        model_files = {"given": args.model, **model_files}
+    shared = profile.folder / "mirrors"
+    if shared.is_dir():
+        model_files.update({f"shared/{p.name}": p for p in sorted(shared.glob("*.onnx"))})
+
+    def list_models() -> list[dict]:
+        listed = []
+        for name, path in model_files.items():
+            try:
+                model = _load_model(path)
+            except ValueError:
+                continue
+            listed.append(
+                {
+                    "name": name,
+                    "version": model.version,
+                    "architecture": model.metadata.get("architecture"),
+                }
+            )
+        return listed
+
+    def analyze_file(path: Path, model_name: str | None) -> dict:
+        name = model_name or next(iter(model_files))
+        if name not in model_files:
+            raise LookupError(f"no model named {name!r}")
+        try:
+            model = _load_model(model_files[name]) if model_files[name].exists() else None
+        except ValueError:
+            model = None
+        result = analyze(read_recording(path), model, RelevanceWeights())
+        if result["model"] is not None:
+            result["model"]["name"] = name
+        return result
+
+    app = create_replay_app(library, analyze_file, list_models)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{host}:{args.port}/replay" + (f"?file={library.focus}" if library.focus else "")
+
+    async def announce(app):
+        print(f"Replay viewer at {url}  (Ctrl-C to quit)", flush=True)
+        if not args.no_browser:
+            webbrowser.open(url)
+
+    app.on_startup.append(announce)
+    try:
+        web.run_app(app, host=args.host, port=args.port, print=None)
+    except OSError as exc:
+        print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

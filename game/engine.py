@@ -164,7 +164,8 @@ def clamp_command(command: float) -> float:
     return -1.0 if command < -1.0 else 1.0 if command > 1.0 else float(command)
 
 
-def _move_paddle(y: float, command: float, params: Params) -> float:
+def move_paddle(y: float, command: float, params: Params = DEFAULT_PARAMS) -> float:
+    """A paddle centre after one tick of ``command`` (clamped to the court)."""
     low = params.paddle_half_height
     high = params.court_height - params.paddle_half_height
     y = y + clamp_command(command) * params.paddle_speed * params.dt
@@ -178,8 +179,8 @@ def step(
     if state.winner:
         return state._replace(tick=state.tick + 1), ()
 
-    left_y = _move_paddle(state.left_y, left_cmd, params)
-    right_y = _move_paddle(state.right_y, right_cmd, params)
+    left_y = move_paddle(state.left_y, left_cmd, params)
+    right_y = move_paddle(state.right_y, right_cmd, params)
     tick = state.tick + 1
 
     if state.serve_ticks > 0:

@@ -241,3 +241,51 @@ class RecordingWriter:
         self.error = f"recording stopped: {exc.strerror or exc}"
         log.error("%s (%s); the game goes on unrecorded", self.error, self.path)
         self._pending.clear()
+
+
+@dataclass
+class RecordingFile:
+    """A recording opened for random access: the header now, records on demand.
+
+    Records have a fixed size, so record ``i`` is read by seeking straight to it: a scrub
+    through a 30-minute recording reads only the records it shows."""
+
+    path: Path
+    header: dict
+    params: Params
+    data_offset: int
+    count: int  # whole records
+    truncated_bytes: int
+
+    @classmethod
+    def open(cls, path: str | Path) -> RecordingFile:
+        path = Path(path)
+        try:
+            size = path.stat().st_size
+            with open(path, "rb") as file:
+                head = file.read(len(MAGIC) + 4 + _MAX_HEADER_BYTES + 4)
+        except FileNotFoundError:
+            raise RecordingError(f"no such recording: {path}") from None
+        except OSError as exc:
+            raise RecordingError(f"cannot read {path}: {exc.strerror}") from None
+        header, offset = _read_header(path, head)
+        try:
+            params = Params.from_dict(header["params"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RecordingError(
+                f"corrupt recording {path.name}: bad engine params ({exc})"
+            ) from None
+        body = size - offset
+        return cls(path, header, params, offset, body // RECORD.size, body % RECORD.size)
+
+    def read(self, start: int, count: int) -> list[Record]:
+        """Records ``start`` .. ``start + count - 1`` (clipped to what exists)."""
+        start = max(0, min(start, self.count))
+        count = max(0, min(count, self.count - start))
+        with open(self.path, "rb") as file:
+            file.seek(self.data_offset + start * RECORD.size)
+            data = file.read(count * RECORD.size)
+        return [
+            unpack_record(data[i * RECORD.size : (i + 1) * RECORD.size], start + i)
+            for i in range(len(data) // RECORD.size)
+        ]

@@ -1,0 +1,180 @@
+"""What the replay viewer overlays on a recording, and ``replay --model``'s comparison.
+
+For every recorded tick: the mirror's ghost (the paddle path a model would have played
+from the player's side: it sees the recorded ball and its own ghost paddle), whether the
+model, given exactly the player's view and history, disagrees with the player's command,
+and the relevance weight the sampler would give the frame.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from game.engine import LEFT, RIGHT, move_paddle, new_match, view
+from game.mirror_opponent import Model, commands_from_logits
+from game.opponent import ScriptedOpponent
+from game.recording import Recording
+from learner.features import ObservationBuilder
+from learner.fidelity import _StyleRecorder
+from learner.sampler import (
+    PHASE_APPROACH,
+    PHASE_RECEDE,
+    PHASE_SERVE,
+    RelevanceWeights,
+    relevance_weight,
+)
+from models.contract import AGREEMENT_TOLERANCE, FEATURE_NAMES, INPUT_NAME, OUTPUT_NAME
+
+_APPROACHING = FEATURE_NAMES.index("approaching")
+_SERVING = FEATURE_NAMES.index("serving")
+_TIME_TO_REACH = FEATURE_NAMES.index("time_to_reach")
+
+
+def player_windows(recording: Recording) -> tuple[np.ndarray, list]:
+    """The player's observation window before every tick, and the 'before' states."""
+    builder = ObservationBuilder(recording.params)
+    windows, befores = [], []
+    before = new_match(recording.seed, recording.params)
+    for record in recording.records:
+        if before.tick == 0:
+            builder.reset()
+        windows.append(builder.push(view(before, LEFT, recording.params)))
+        befores.append(before)
+        before = record.state
+    return (np.stack(windows) if windows else np.zeros((0, 16, 12), np.float32)), befores
+
+
+def _run(model: Model, obs: np.ndarray) -> np.ndarray:
+    out = []
+    for start in range(0, len(obs), 4096):
+        (logits,) = model.session.run([OUTPUT_NAME], {INPUT_NAME: obs[start : start + 4096]})
+        out.append(commands_from_logits(logits))
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def ghost_path(recording: Recording, befores: list, model: Model) -> np.ndarray:
+    """The model's own paddle path (court y per tick), closed loop on the recorded ball."""
+    params = recording.params
+    builder = ObservationBuilder(params)
+    path = np.empty(len(befores), dtype=np.float64)
+    ghost_y = params.court_height / 2
+    for i, before in enumerate(befores):
+        if before.tick == 0:
+            builder.reset()
+            ghost_y = before.left_y
+        obs = builder.push(view(before._replace(left_y=ghost_y), LEFT, params))
+        (logits,) = model.session.run([OUTPUT_NAME], {INPUT_NAME: obs[None]})
+        ghost_y = move_paddle(ghost_y, float(commands_from_logits(logits)[0]), params)
+        path[i] = ghost_y
+    return path
+
+
+def relevance_strip(recording: Recording, windows: np.ndarray, weights: RelevanceWeights):
+    newest = windows[:, -1, :]
+    phase = np.where(
+        newest[:, _SERVING] > 0.5,
+        PHASE_SERVE,
+        np.where(newest[:, _APPROACHING] > 0.5, PHASE_APPROACH, PHASE_RECEDE),
+    ).astype(np.uint8)
+    near_event = np.zeros(len(windows), dtype=bool)
+    window = int(weights.event_window * recording.params.tick_rate)
+    previous = None
+    for i, record in enumerate(recording.records):
+        state = record.state
+        if previous is not None and window > 0:
+            hit = state.rally_hits > previous.rally_hits and previous.ball_vx < 0 <= state.ball_vx
+            if hit or state.score_right > previous.score_right:
+                near_event[max(0, i - window + 1) : i + 1] = True
+        previous = state
+    return relevance_weight(phase, newest[:, _TIME_TO_REACH], near_event, 0.0, 0.0, weights)
+
+
+def analyze(recording: Recording, model: Model | None, weights: RelevanceWeights) -> dict:
+    windows, befores = player_windows(recording)
+    commands = np.array([r.left_cmd for r in recording.records], dtype=np.float32)
+    approach = windows[:, -1, _APPROACHING] > 0.5 if len(windows) else np.zeros(0, bool)
+    result = {
+        "model": None,
+        "ghost_y": None,
+        "disagree": None,
+        "agreement": None,
+        "approach_agreement": None,
+        "relevance": [round(float(w), 4) for w in relevance_strip(recording, windows, weights)]
+        if len(windows)
+        else [],
+    }
+    if model is None or not len(windows):
+        return result
+    agree = np.abs(_run(model, windows) - commands) <= AGREEMENT_TOLERANCE
+    result.update(
+        model={
+            "version": model.version,
+            "architecture": model.metadata.get("architecture"),
+        },
+        ghost_y=[round(float(y), 5) for y in ghost_path(recording, befores, model)],
+        disagree=[0 if a else 1 for a in agree],
+        agreement=float(agree.mean()),
+        approach_agreement=float(agree[approach].mean()) if approach.any() else None,
+    )
+    return result
+
+
+def resimulate(recording: Recording, model: Model) -> dict:
+    """The model plays the player's side from the recorded seed; its style is compared with
+    the player's own. The right side is the scripted opponent again if it was the recorded
+    one (it reacts to the new game as it did to the old); otherwise the recorded right
+    commands are replayed, which no longer answer the ball once play diverges."""
+    from game.engine import step
+    from learner.fidelity import clone_driver, compare_styles
+
+    params = recording.params
+    player, clone = _StyleRecorder(), _StyleRecorder()
+    before = new_match(recording.seed, params)
+    for record in recording.records:
+        player.on_tick(
+            before,
+            record.left_cmd,
+            record.right_cmd,
+            record.state,
+            _events_of(before, record.state),
+        )
+        before = record.state
+    driver = clone_driver(model, params)
+    driver.reset(recording.seed)
+    opponent = ScriptedOpponent() if recording.header.get("opponent") == "scripted" else None
+    state = new_match(recording.seed, params)
+    for record in recording.records:
+        if state.winner:
+            break
+        command = driver.act(view(state, LEFT, params))
+        right = opponent.act(view(state, RIGHT, params)) if opponent else record.right_cmd
+        after, events = step(state, command, right, params)
+        clone.on_tick(state, command, right, after, events)
+        state = after
+    return compare_styles(player.figures(), clone.figures())
+
+
+def _events_of(before, after):
+    from game.engine import Event
+
+    events = []
+    if after.rally_hits > before.rally_hits and before.ball_vx < 0 <= after.ball_vx:
+        offset = math.nan  # where it met the paddle is not stored; recovered below
+        events.append(Event("hit", LEFT, _hit_offset(before, after, offset)))
+    if after.score_right > before.score_right:
+        events.append(Event("miss", LEFT))
+    if after.score_left > before.score_left:
+        events.append(Event("miss", "right"))
+    return tuple(events)
+
+
+def _hit_offset(before, after, fallback):
+    """The outgoing angle encodes where the ball met the paddle: angle = offset * max."""
+    from game.engine import DEFAULT_PARAMS
+
+    angle = math.atan2(after.ball_vy, after.ball_vx)
+    return (
+        max(-1.0, min(1.0, angle / DEFAULT_PARAMS.max_bounce_angle)) if after.ball_vx else fallback
+    )
