@@ -15,7 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
-COMMANDS = ("play", "replay", "bench", "train", "tune")
+COMMANDS = ("play", "replay", "bench", "train", "tune", "mirror")
 
 
 def _add_profile_options(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="main.py",
         description="Mirror Pong: Pong against an opponent that learns to play like you.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{play,replay,train,tune,bench}")
+    sub = parser.add_subparsers(dest="command", metavar="{play,replay,train,tune,mirror,bench}")
 
     play = sub.add_parser(
         "play", help="play (the default command)", description="Play Mirror Pong."
@@ -83,7 +83,40 @@ def build_parser() -> argparse.ArgumentParser:
         default="cpu",
         help="where the trainer runs (default: %(default)s)",
     )
+    play.add_argument(
+        "--ghost",
+        default=None,
+        metavar="MIRROR",
+        help="play against a saved mirror with learning off: an imported mirror's name "
+        "(see 'mirror list'), 'mine', or a path to an .onnx file",
+    )
+    play.add_argument(
+        "--left-mirror",
+        default=None,
+        metavar="MIRROR",
+        help="a mirror plays your side (with --ghost: watch two mirrors play each other)",
+    )
     _add_profile_options(play)
+
+    mirror = sub.add_parser(
+        "mirror",
+        help="share mirrors: export yours, import a friend's, list them",
+        description="A mirror travels as one ONNX file carrying its metadata. Imported "
+        "mirrors live in the profile's mirrors/ folder; play against one with "
+        "'play --ghost NAME'.",
+    )
+    mirror_sub = mirror.add_subparsers(
+        dest="mirror_command", required=True, metavar="{export,import,list}"
+    )
+    export = mirror_sub.add_parser("export", help="write your mirror to one file")
+    export.add_argument("--out", type=Path, required=True, metavar="FILE.onnx")
+    _add_profile_options(export)
+    import_ = mirror_sub.add_parser("import", help="import a mirror file under a name")
+    import_.add_argument("file", type=Path, metavar="FILE.onnx")
+    import_.add_argument("--name", required=True, help="what to call it (letters, digits, -_.)")
+    _add_profile_options(import_)
+    listing = mirror_sub.add_parser("list", help="list your mirror and the imported ones")
+    _add_profile_options(listing)
 
     replay = sub.add_parser(
         "replay",
@@ -264,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         return train_offline(args)
     if args.command == "tune":
         return tune_weights(args)
+    if args.command == "mirror":
+        return mirror_command(args)
     if args.command == "bench" and args.bench == "loop":
         from game.bench import bench_loop
 
@@ -324,7 +359,18 @@ def play(args: argparse.Namespace) -> int:
         return 2
     params = Params(points_to_win=args.points)
     learner = None
-    if args.no_learn:
+    left_driver = None
+    try:
+        if args.left_mirror:
+            left_driver = _fixed_mirror(profile, args.left_mirror, params)
+        if args.ghost:
+            opponent = _fixed_mirror(profile, args.ghost, params)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.ghost:
+        pass  # a ghost never learns
+    elif args.no_learn:
         opponent = ScriptedOpponent()
     else:
         try:
@@ -342,7 +388,9 @@ def play(args: argparse.Namespace) -> int:
         header = make_header(params, seed, args.player, opponent_label)
         return RecordingWriter(profile.new_recording_path(seed), header)
 
-    left_driver = None
+    if args.persona and left_driver is not None:
+        print("error: --persona and --left-mirror both want your side", file=sys.stderr)
+        return 2
     if args.persona:
         from game.personas import PersonaError, load_persona
 
@@ -374,6 +422,99 @@ def play(args: argparse.Namespace) -> int:
     finally:
         if learner is not None:
             learner.stop()
+
+
+def _mirror_path(profile, spec: str) -> Path:
+    from learner.live import MirrorFiles
+
+    if spec == "mine":
+        return MirrorFiles(profile.folder).model
+    if spec.endswith(".onnx") or "/" in spec:
+        return Path(spec)
+    from game.profiles import check_player_name
+
+    check_player_name(spec, "mirror name")  # the same safe alphabet as profile names
+    return profile.folder / "mirrors" / f"{spec}.onnx"
+
+
+def _fixed_mirror(profile, spec: str, params):
+    """A mirror that plays with one model and never learns (a ghost)."""
+    from game.mirror_opponent import MirrorOpponent, ModelGate
+    from learner.features import ObservationBuilder
+
+    path = _mirror_path(profile, spec)
+    if not path.exists():
+        raise ValueError(f"no mirror {spec!r} ({path} does not exist; see 'mirror list')")
+    model = _load_model(path)
+    name = f"ghost of {path.stem if spec != 'mine' else 'you'}"
+    opponent = MirrorOpponent(observe_factory=lambda: ObservationBuilder(params).push, name=name)
+    ModelGate(opponent).consider(model.onnx_bytes, model.version)
+    return opponent
+
+
+def mirror_command(args: argparse.Namespace) -> int:
+    from game.mirror_opponent import atomic_write
+    from learner.live import MirrorFiles
+
+    try:
+        profile = _profile(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    own = MirrorFiles(profile.folder).model
+    shared = profile.folder / "mirrors"
+    if args.mirror_command == "export":
+        if not own.exists():
+            print(f"error: {args.player!r} has no mirror yet: play a while first", file=sys.stderr)
+            return 2
+        try:
+            model = _load_model(own)
+            atomic_write(args.out, model.onnx_bytes)
+        except (ValueError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(
+            f"wrote {args.out}: {args.player}'s mirror v{model.version} "
+            f"({model.metadata.get('architecture')})"
+        )
+        return 0
+    if args.mirror_command == "import":
+        try:
+            from game.profiles import check_player_name
+
+            check_player_name(args.name, "mirror name")  # it becomes a file name
+            model = _load_model(args.file)
+        except ValueError as exc:
+            print(f"error: refused: {exc}", file=sys.stderr)
+            return 2
+        target = shared / f"{args.name}.onnx"
+        if target.exists():
+            print(
+                f"error: a mirror named {args.name!r} exists; pick another --name", file=sys.stderr
+            )
+            return 2
+        atomic_write(target, model.onnx_bytes)
+        print(
+            f"imported {args.file.name} as {args.name!r} (v{model.version}, "
+            f"{model.metadata.get('architecture')}); play it: main.py play --ghost {args.name}"
+        )
+        return 0
+    rows = [("mine", own)] + [(p.stem, p) for p in sorted(shared.glob("*.onnx"))]
+    for name, path in rows:
+        if not path.exists():
+            print(f"{name:16s} (none yet)")
+            continue
+        try:
+            model = _load_model(path)
+            meta = model.metadata
+            print(
+                f"{name:16s} v{model.version:<5} {meta.get('architecture', '?'):12s} "
+                f"agreement {meta.get('validation_agreement') or '?'}  "
+                f"{meta.get('training_frames', '?')} frames"
+            )
+        except ValueError as exc:
+            print(f"{name:16s} unusable: {exc}")
+    return 0
 
 
 def _mirror(profile, params, architecture: str | None, device: str):

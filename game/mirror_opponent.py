@@ -172,7 +172,9 @@ class MirrorOpponent:
         self,
         observe_factory: Callable[[], Callable[[View], np.ndarray]],
         fallback: Opponent | None = None,
+        name: str = "mirror",
     ) -> None:
+        self.name = name  # the label while a model plays ("mirror", or a shared mirror's name)
         self._observe_factory = observe_factory
         self._observe = observe_factory()
         self.fallback = fallback or ScriptedOpponent()
@@ -183,7 +185,7 @@ class MirrorOpponent:
 
     @property
     def label(self) -> str:
-        return "mirror" if self.model else "scripted"
+        return self.name if self.model else "scripted"
 
     @property
     def model_version(self) -> int:

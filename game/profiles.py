@@ -27,11 +27,11 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
-def check_player_name(name: str) -> str:
-    """Profile names become folder names, so they are kept to a safe alphabet."""
+def check_player_name(name: str, what: str = "player name") -> str:
+    """Profile (and shared mirror) names become file names, so they keep a safe alphabet."""
     if not _PLAYER_NAME.match(name) or name in {".", ".."}:
         raise ValueError(
-            f"player name must be 1-64 letters, digits, '_', '-' or '.', "
+            f"{what} must be 1-64 letters, digits, '_', '-' or '.', "
             f"starting with a letter or digit; got {name!r}"
         )
     return name
