@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
+EXTRAS := $(VENV)/.extras
+
 .PHONY: play test lint venv
 
 $(STAMP): requirements.txt
@@ -13,12 +15,17 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
+# Optional extras the tests cover too (Minari export, the benchmark's comparison libraries).
+$(EXTRAS): $(STAMP) requirements-extras.txt requirements-bench.txt
+	$(PY) -m pip install --quiet -r requirements-extras.txt -r requirements-bench.txt
+	touch $(EXTRAS)
+
 venv: $(STAMP)
 
 play: $(STAMP)
 	$(PY) main.py play $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(EXTRAS)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q $(ARGS)
 

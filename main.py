@@ -15,7 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
-COMMANDS = ("play", "replay", "bench", "train", "tune", "mirror")
+COMMANDS = ("play", "replay", "bench", "train", "tune", "mirror", "export-minari")
 
 
 def _add_profile_options(parser: argparse.ArgumentParser) -> None:
@@ -117,6 +117,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_options(import_)
     listing = mirror_sub.add_parser("list", help="list your mirror and the imported ones")
     _add_profile_options(listing)
+
+    minari = sub.add_parser(
+        "export-minari",
+        help="export recordings as a Minari dataset (optional extra)",
+        description="One episode per recording, from the player's side, for Gymnasium-based "
+        "imitation libraries. Datasets go to Minari's folder (MINARI_DATASETS_PATH, default "
+        "~/.minari/datasets). Needs: pip install -r requirements-extras.txt",
+    )
+    minari.add_argument(
+        "--from",
+        dest="sources",
+        type=Path,
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="recordings (.mpr files or folders)",
+    )
+    minari.add_argument(
+        "--dataset-id", required=True, help="e.g. mirrorpong/alice-v0 (namespace/name-vN)"
+    )
+    minari.add_argument("--author", default=None)
 
     replay = sub.add_parser(
         "replay",
@@ -299,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         return tune_weights(args)
     if args.command == "mirror":
         return mirror_command(args)
+    if args.command == "export-minari":
+        return export_minari_command(args)
     if args.command == "bench" and args.bench == "loop":
         from game.bench import bench_loop
 
@@ -633,6 +656,29 @@ def tune_weights(args: argparse.Namespace) -> int:
     print(
         f"best trial {result['best_trial']} of {result['trials']}: "
         f"{result['best_value']:.3f}; weights written to {args.out}; report in {args.report}"
+    )
+    return 0
+
+
+def export_minari_command(args: argparse.Namespace) -> int:
+    import warnings
+
+    from learner.minari_export import export_minari
+    from learner.offline import TrainingError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Minari warns that no env spec is attached
+            dataset = export_minari(args.sources, args.dataset_id, args.author)
+    except TrainingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # Minari's own refusals (a taken or malformed id)
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"exported {dataset.total_episodes} episodes ({dataset.total_steps} steps) as "
+        f"Minari dataset {args.dataset_id!r}; load it with minari.load_dataset({args.dataset_id!r})"
     )
     return 0
 
