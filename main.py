@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="benchmarks that print figures", description="Benchmarks.")
     bench_sub = bench.add_subparsers(
-        dest="bench", metavar="{loop,live,fidelity,stylometry}", required=True
+        dest="bench", metavar="{loop,live,fidelity,stylometry,relevance,perf}", required=True
     )
     loop = bench_sub.add_parser(
         "loop",
@@ -296,6 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
     stylometry.add_argument("--model", choices=("mlp", "transformer"), default="mlp")
     stylometry.add_argument("--seed", type=int, default=0)
     stylometry.add_argument("--json", type=Path, default=None, help="also write the results here")
+
+    from learner import bench_perf, relevance
+
+    relevance.add_parser(bench_sub)
+    bench_perf.add_parser(bench_sub)
     return parser
 
 
@@ -330,6 +335,14 @@ def main(argv: list[str] | None = None) -> int:
         from learner.bench_live import bench_live
 
         return bench_live(args.persona, args.model, args.minutes, args.json)
+    if args.command == "bench" and args.bench == "perf":
+        from learner import bench_perf
+
+        return bench_perf.run(args)
+    if args.command == "bench" and args.bench == "relevance":
+        from learner import relevance
+
+        return relevance.run(args)
     if args.command == "bench":
         return _bench_learning(args)
     return 2

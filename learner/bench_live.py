@@ -100,7 +100,13 @@ async def _run(persona_spec: str, architecture: str, minutes: float, folder: Pat
         str(seconds + 2.0),
         stdout=subprocess.PIPE,
     )
+    # Measure steady play: from the trainer's first report (its start-up, importing torch,
+    # is a one-off of a few seconds per session).
+    waited = time.perf_counter()
+    while not learner.stats and time.perf_counter() - waited < 60:
+        await asyncio.sleep(0.1)
     session.lateness.clear()
+    opponent.latencies = {"scripted": [], "mirror": []}
     started = time.perf_counter()
     by_minute = []
     next_minute = 1

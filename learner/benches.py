@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from game.personas import BUILT_IN, load_persona
+from learner.config import TrainerConfig
 from learner.fidelity import (
     agreement_on,
     clone_driver,
@@ -22,9 +22,7 @@ from learner.fidelity import (
     held_out_play,
     style,
 )
-from learner.headless import simulate
 from learner.sampler import RelevanceWeights
-from learner.trainer import TrainerConfig
 
 LEVELS = ("0.8", "0.9", "0.95")
 HELD_OUT_SECONDS = 60.0
@@ -63,7 +61,19 @@ def _progress(label: str, total_minutes: float):
     return report
 
 
-def train_clone(spec: str, model: str, sampler: str, minutes: float, seed: int, label: str = ""):
+def train_clone(
+    spec: str,
+    model: str,
+    sampler: str,
+    minutes: float,
+    seed: int,
+    label: str = "",
+    evaluate_every: float = 15.0,
+):
+    import torch  # here, not at import: main.py builds its parser from this package
+
+    from learner.headless import simulate
+
     torch.set_num_threads(1)
     persona = load_persona(spec, seed)
     return simulate(
@@ -72,6 +82,7 @@ def train_clone(spec: str, model: str, sampler: str, minutes: float, seed: int, 
         TrainerConfig(architecture=model, seed=seed),
         _weights(sampler),
         seed=seed,
+        evaluate_every=evaluate_every,
         on_evaluation=_progress(label or spec, minutes),
     )
 
