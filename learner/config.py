@@ -22,6 +22,8 @@ class TrainerConfig:
     trajectories, not compute, limit learning), and it leaves the other core to the browser."""
     heldout_every: int = 5
     """Every this-many-th rally is held out for validation, never trained on."""
+    min_heldout_frames: int = 180
+    """Held-out frames (3 s of play) before agreement is reported: fewer give flukes."""
     heldout_capacity: int = 4096
     """The most recent held-out frames kept."""
     min_frames: int = 300

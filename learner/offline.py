@@ -108,9 +108,10 @@ def train(
         tqdm.write(f"skipped: {message}")
     if ticks == 0:
         raise TrainingError("the recordings hold no play to learn from")
-    if not len(trainer.heldout()[1]):
+    if len(trainer.heldout()[1]) < trainer.config.min_heldout_frames:
         raise TrainingError(
-            "too little play to hold any out for validation (needs at least two rallies)"
+            "too little play to validate on: one rally in five is held out, and the held-out "
+            f"rallies must add up to {trainer.config.min_heldout_frames} ticks; record more"
         )
     total_steps = max(1, math.ceil(ticks / trainer.params.tick_rate * steps_per_second))
     best = None

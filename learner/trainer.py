@@ -269,7 +269,7 @@ class MirrorTrainer:
             "untrained_agreement": None,
             "heldout_frames": len(commands),
         }
-        if len(commands):
+        if len(commands) >= self.config.min_heldout_frames:
             agree = np.abs(self.predict(obs) - commands) <= AGREEMENT_TOLERANCE
             result["agreement"] = float(agree.mean())
             untrained = self.predict(obs, self._untrained)
