@@ -26,7 +26,7 @@ from learner.sampler import RelevanceWeights
 
 LEVELS = ("0.8", "0.9", "0.95")
 HELD_OUT_SECONDS = 60.0
-STYLE_SECONDS = 120.0
+STYLE_SECONDS = 300.0
 
 
 def _weights(sampler: str) -> RelevanceWeights:

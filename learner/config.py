@@ -17,9 +17,11 @@ class TrainerConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 100
-    steps_per_second: float = 30.0
-    """Training steps per second of play. DESIGN.md: a few dozen already saturate (distinct
-    trajectories, not compute, limit learning), and it leaves the other core to the browser."""
+    steps_per_second: float = 10.0
+    """Training steps per second of play, live and headless alike. DESIGN.md found 10, 30
+    and 300 give nearly the same agreement at equal play time (distinct ball trajectories,
+    not compute, limit learning); measured again here with `bench fidelity`, 10 matched or
+    beat 30 for three personas and leaves the second core to the browser."""
     heldout_every: int = 5
     """Every this-many-th rally is held out for validation, never trained on."""
     min_heldout_frames: int = 180

@@ -84,7 +84,7 @@ def test_stylometry_tells_two_different_personas_apart(tmp_path):
         "--persona",
         "lazy",
         "--minutes",
-        "0.75",
+        "2",
         "--json",
         out,
     )
