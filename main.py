@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="main.py",
         description="Mirror Pong: Pong against an opponent that learns to play like you.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{play,replay,train,tune,mirror,bench}")
+    sub = parser.add_subparsers(dest="command", metavar="{play,replay,train,tune,mirror,export-minari,bench}")
 
     play = sub.add_parser(
         "play", help="play (the default command)", description="Play Mirror Pong."
@@ -315,6 +315,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    try:
+        return _dispatch(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "play":
         return play(args)
     if args.command == "replay":
@@ -372,11 +380,39 @@ def _bench_learning(args: argparse.Namespace) -> int:
     return 0
 
 
+class UsageError(Exception):
+    """Bad input from the command line: printed as one line, exit code 2."""
+
+
 def _profile(args: argparse.Namespace):
     from game.profiles import Profile, check_player_name, default_data_dir
 
-    check_player_name(args.player)
+    try:
+        check_player_name(args.player)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     return Profile(args.data_dir or default_data_dir(), args.player)
+
+
+def _run_web_app(app, host: str, port: int, path: str, what: str, open_browser: bool) -> int:
+    """Serve ``app`` until Ctrl-C, announcing its URL (and opening it) once it listens."""
+    import webbrowser
+
+    from aiohttp import web
+
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}{path}"
+
+    async def announce(app):
+        print(f"{what} {url}  (Ctrl-C to quit)", flush=True)
+        if open_browser:
+            webbrowser.open(url)
+
+    app.on_startup.append(announce)
+    try:
+        web.run_app(app, host=host, port=port, print=None)
+    except OSError as exc:
+        raise UsageError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
+    return 0
 
 
 def play(args: argparse.Namespace) -> int:
@@ -385,11 +421,7 @@ def play(args: argparse.Namespace) -> int:
     from game.recording import RecordingWriter, make_header
     from game.session import Session
 
-    try:
-        profile = _profile(args)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    profile = _profile(args)
     if args.points < 1:
         print(f"error: --points must be at least 1, got {args.points}", file=sys.stderr)
         return 2
@@ -492,11 +524,7 @@ def mirror_command(args: argparse.Namespace) -> int:
     from game.mirror_opponent import atomic_write
     from learner.live import MirrorFiles
 
-    try:
-        profile = _profile(args)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    profile = _profile(args)
     own = MirrorFiles(profile.folder).model
     shared = profile.folder / "mirrors"
     if args.mirror_command == "export":
@@ -578,10 +606,6 @@ def _mirror(profile, params, architecture: str | None, device: str):
 
 
 def _serve(session, args: argparse.Namespace, learner=None) -> int:
-    import webbrowser
-
-    from aiohttp import web
-
     from game.server import EXTRA_FRAME_KEY, ServerConfig, create_app
 
     config = ServerConfig(host=args.host, port=args.port)
@@ -597,21 +621,9 @@ def _serve(session, args: argparse.Namespace, learner=None) -> int:
     app = create_app(config, session)
     if learner is not None:
         app[EXTRA_FRAME_KEY].append(_every(30, lambda: {"learning": learner.hud()}))
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    url = f"http://{host}:{args.port}/"
-
-    async def announce(app):
-        print(f"Mirror Pong is running at {url}  (Ctrl-C to quit)", flush=True)
-        if not args.no_browser:
-            webbrowser.open(url)
-
-    app.on_startup.append(announce)
-    try:
-        web.run_app(app, host=args.host, port=args.port, print=None, handle_signals=True)
-    except OSError as exc:
-        print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
-        return 2
-    return 0
+    return _run_web_app(
+        app, args.host, args.port, "/", "Mirror Pong is running at", not args.no_browser
+    )
 
 
 def train_offline(args: argparse.Namespace) -> int:
@@ -802,21 +814,13 @@ def _compare_with_model(recording, args: argparse.Namespace) -> int:
 
 
 def _replay_viewer(args: argparse.Namespace) -> int:
-    import webbrowser
-
-    from aiohttp import web
-
     from game.recording import read_recording
     from game.replay_view import ReplayLibrary, create_replay_app
     from learner.live import MirrorFiles
     from learner.replay_analysis import analyze
     from learner.sampler import RelevanceWeights
 
-    try:
-        profile = _profile(args)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    profile = _profile(args)
     extra = []
     if args.file is not None:
         if not args.file.is_file():
@@ -864,21 +868,8 @@ def _replay_viewer(args: argparse.Namespace) -> int:
         return result
 
     app = create_replay_app(library, analyze_file, list_models)
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    url = f"http://{host}:{args.port}/replay" + (f"?file={library.focus}" if library.focus else "")
-
-    async def announce(app):
-        print(f"Replay viewer at {url}  (Ctrl-C to quit)", flush=True)
-        if not args.no_browser:
-            webbrowser.open(url)
-
-    app.on_startup.append(announce)
-    try:
-        web.run_app(app, host=args.host, port=args.port, print=None)
-    except OSError as exc:
-        print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
-        return 2
-    return 0
+    path = "/replay" + (f"?file={library.focus}" if library.focus else "")
+    return _run_web_app(app, args.host, args.port, path, "Replay viewer at", not args.no_browser)
 
 
 if __name__ == "__main__":

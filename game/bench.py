@@ -41,9 +41,9 @@ def machine_description() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-async def _measure(seconds: float) -> dict:
-    session = Session(ScriptedOpponent(), seed=1)
-    app = create_app(ServerConfig(), session)
+async def serve_with_client(app: web.Application, seconds: float):
+    """Start ``app`` on a free loopback port and a WebSocket client process reading frames
+    for ``seconds``. Returns the runner and the client process."""
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -55,9 +55,15 @@ async def _measure(seconds: float) -> dict:
         "game.bench",
         "--client",
         f"ws://127.0.0.1:{port}/ws",
-        str(seconds + 2.0),
+        str(seconds),
         stdout=subprocess.PIPE,
     )
+    return runner, client
+
+
+async def _measure(seconds: float) -> dict:
+    session = Session(ScriptedOpponent(), seed=1)
+    runner, client = await serve_with_client(create_app(ServerConfig(), session), seconds + 2.0)
     await asyncio.sleep(1.0)  # let the client connect and settle before measuring
     session.lateness.clear()
     started = time.perf_counter()

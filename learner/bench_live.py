@@ -12,15 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from aiohttp import web
-
-from game.bench import lateness_summary, machine_description
+from game.bench import lateness_summary, machine_description, serve_with_client
 from game.engine import Params
 from game.mirror_opponent import MirrorOpponent, ModelGate
 from game.personas import load_persona
@@ -84,22 +81,8 @@ async def _run(persona_spec: str, architecture: str, minutes: float, folder: Pat
     session = Session(opponent, params=params, seed=1, left_driver=persona)
     session.frame_sinks.append(learner)
     learner.start()
-    app = create_app(ServerConfig(), session)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
     seconds = minutes * 60.0
-    client = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "game.bench",
-        "--client",
-        f"ws://127.0.0.1:{port}/ws",
-        str(seconds + 2.0),
-        stdout=subprocess.PIPE,
-    )
+    runner, client = await serve_with_client(create_app(ServerConfig(), session), seconds + 62.0)
     # Measure steady play: from the trainer's first report (its start-up, importing torch,
     # is a one-off of a few seconds per session).
     waited = time.perf_counter()

@@ -23,6 +23,17 @@ CHROMIUM_ARGS = [
 ]
 
 
+def run_main(*args, env=None) -> subprocess.CompletedProcess:
+    """Run ``main.py`` as a user would; output captured as text."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

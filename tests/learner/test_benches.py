@@ -1,10 +1,8 @@
 """The learning benchmarks, run as a user runs them, with tiny budgets."""
 
 import json
-import subprocess
-import sys
 
-from tests.conftest import ROOT
+from tests.conftest import run_main
 
 KEYS = {
     "persona",
@@ -26,15 +24,6 @@ STYLE = {
     "mean_abs_paddle_speed",
     "mean_reaction_delay",
 }
-
-
-def run_main(*args):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
 
 
 def fidelity_json(tmp_path, name, *extra):

@@ -2,24 +2,13 @@
 
 import asyncio
 import json
-import subprocess
-import sys
 
 import torch
 from aiohttp import ClientSession
 
 from learner.exporter import export_onnx
 from models.registry import build_model
-from tests.conftest import ROOT
-
-
-def run_main(*args):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+from tests.conftest import run_main
 
 
 def test_export_import_and_ghost_play(tmp_path, server_factory):

@@ -1,20 +1,9 @@
 """A three-trial tuning study on small recordings writes a config that train accepts."""
 
 import json
-import subprocess
-import sys
 
-from tests.conftest import ROOT
+from tests.conftest import run_main
 from tests.learner.test_offline import record
-
-
-def run_main(*args):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
 
 
 def test_three_trial_study_writes_a_config_train_accepts(tmp_path):
