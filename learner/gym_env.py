@@ -18,10 +18,9 @@ of ``MAX_EPISODE_STEPS`` ticks (5 minutes of play) that truncates it.
 ``reset(seed=s)`` seeds the engine with ``new_match(s)``, so equal seeds and equal actions
 give equal episodes, bit for bit (the personas and the ONNX runtime are deterministic too).
 
-Imports: ``game`` never imports ``learner`` at module level (DESIGN.md). An ONNX opponent
-needs the feature builder that the mirror was trained on, so only then is
-``learner.features`` imported, lazily, inside ``_default_observe_factory``; pass your own
-``observe_factory`` to avoid that. pygame is imported only inside ``render``.
+It lives in ``learner`` because an ONNX opponent needs the feature builder the mirror was
+trained on (``game`` never imports ``learner``, DESIGN.md); that import is lazy, so a persona
+opponent loads neither it nor torch. pygame is imported only inside ``render``.
 Importing this module registers ``MirrorPong-v0`` with Gymnasium.
 """
 
@@ -46,8 +45,7 @@ ObserveFactory = Callable[[], Callable[[View], np.ndarray]]
 
 
 def _default_observe_factory(params: Params) -> ObserveFactory:
-    """The mirror's own feature builder. The one place ``game`` reaches into ``learner``:
-    lazily, and only when an ONNX opponent is asked for."""
+    """The mirror's own feature builder, imported only when an ONNX opponent is asked for."""
     from learner.features import ObservationBuilder
 
     return lambda: ObservationBuilder(params).push
@@ -191,5 +189,5 @@ class MirrorPongEnv(gymnasium.Env):
 
 if ENV_ID not in gymnasium.registry:  # importing twice (or reloading) must not re-register
     gymnasium.register(
-        id=ENV_ID, entry_point="game.gym_env:MirrorPongEnv", max_episode_steps=MAX_EPISODE_STEPS
+        id=ENV_ID, entry_point="learner.gym_env:MirrorPongEnv", max_episode_steps=MAX_EPISODE_STEPS
     )
