@@ -33,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="main.py",
         description="Mirror Pong: Pong against an opponent that learns to play like you.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{play,replay,train,tune,mirror,export-minari,bench}")
+    sub = parser.add_subparsers(
+        dest="command", metavar="{play,replay,train,tune,mirror,export-minari,bench}"
+    )
 
     play = sub.add_parser(
         "play", help="play (the default command)", description="Play Mirror Pong."
@@ -247,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="benchmarks that print figures", description="Benchmarks.")
     bench_sub = bench.add_subparsers(
-        dest="bench", metavar="{loop,live,fidelity,stylometry,relevance,perf}", required=True
+        dest="bench", metavar="{loop,live,fidelity,stylometry,relevance,perf,report}", required=True
     )
     loop = bench_sub.add_parser(
         "loop",
@@ -297,10 +299,11 @@ def build_parser() -> argparse.ArgumentParser:
     stylometry.add_argument("--seed", type=int, default=0)
     stylometry.add_argument("--json", type=Path, default=None, help="also write the results here")
 
-    from learner import bench_perf, relevance
+    from learner import bench_perf, relevance, report
 
     relevance.add_parser(bench_sub)
     bench_perf.add_parser(bench_sub)
+    report.add_parser(bench_sub)
     return parser
 
 
@@ -347,6 +350,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from learner import bench_perf
 
         return bench_perf.run(args)
+    if args.command == "bench" and args.bench == "report":
+        from learner import report
+
+        return report.run(args)
     if args.command == "bench" and args.bench == "relevance":
         from learner import relevance
 

@@ -1,0 +1,205 @@
+"""``python main.py bench report``: render benchmark JSON files into one Markdown page.
+
+Every figure in ``docs/results.md`` comes from a JSON file written by a bench command; this
+module only lays them out, with the command that produced each, so the page can always be
+regenerated and never holds a number typed by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+from pathlib import Path
+
+from game.bench import machine_description
+
+STYLE_NAMES = {
+    "hit_rate": "hit rate",
+    "mean_rally_length": "rally length (hits)",
+    "mean_abs_hit_offset": "|hit offset| on the paddle",
+    "mean_abs_paddle_speed": "|paddle speed| (command)",
+    "mean_reaction_delay": "reaction delay (s)",
+}
+
+
+def _load(folder: Path, name: str) -> dict | None:
+    path = folder / name
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _loop_section(loop: dict | None) -> list[str]:
+    if not loop:
+        return []
+    return [
+        "## Session loop, idle",
+        "",
+        "`python main.py bench loop --seconds 60 --json out/loop.json`: the real server and "
+        "session loop at 60 Hz serving one WebSocket client in another process; lateness is "
+        "how long after its deadline each tick started.",
+        "",
+        "| ticks | median ms | p99 ms | max ms | frames the client received |",
+        "|---|---|---|---|---|",
+        f"| {loop['ticks']} | {_fmt(loop['median_ms'], 4)} | {_fmt(loop['p99_ms'], 4)} | "
+        f"{_fmt(loop['max_ms'], 4)} | {loop['client_frames']} |",
+        "",
+    ]
+
+
+def _live_section(runs: list[dict]) -> list[str]:
+    if not runs:
+        return []
+    lines = [
+        "## Live play while the mirror trains flat out",
+        "",
+        "`python main.py bench live --minutes 3 [--model transformer] --json out/live-MODEL.json`: "
+        "the chaser persona plays live (real clock, real server, one WebSocket client in another "
+        "process) while the trainer process trains without pacing. Measured from the trainer's "
+        "first report. Hot swap: from the end of the training step that produced a model to "
+        "the first tick it drives (held-out evaluation, export, transfer, the gate's checks and "
+        "the wait for the next tick included).",
+        "",
+        "| model | ticks | lateness median / p99 / max ms | decision p50 / p99 µs | hot swap "
+        "median / max ms (swaps) | rejected | trainer steps/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        late = run["tick_lateness_while_training"]
+        decision = run["decision_latency"]["mirror"]
+        swap = run["hot_swap_ms"]
+        cells = [
+            run["model"],
+            str(late["ticks"]),
+            f"{_fmt(late['median_ms'], 4)} / {_fmt(late['p99_ms'], 3)} / {_fmt(late['max_ms'], 3)}",
+            f"{_fmt(decision['p50_us'], 1)} / {_fmt(decision['p99_us'], 1)}",
+            f"{_fmt(swap['median'], 1)} / {_fmt(swap['max'], 1)} ({swap['n']})",
+            str(run["models_rejected"]),
+            _fmt(run["trainer_steps_per_second"], 0),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Held-out agreement (trainer's validation rallies) at each minute:", ""]
+    lines += [
+        "| model | minute | agreement | while the ball approaches | untrained model | version |"
+    ]
+    lines += ["|---|---|---|---|---|---|"]
+    for run in runs:
+        for point in run["agreement_by_minute"]:
+            lines.append(
+                f"| {run['model']} | {point['minute']} | {_fmt(point['agreement'])} | "
+                f"{_fmt(point['approach_agreement'])} | {_fmt(point['untrained_agreement'])} | "
+                f"v{point['model_version']} |"
+            )
+    return [*lines, ""]
+
+
+def _fidelity_section(runs: list[dict]) -> list[str]:
+    if not runs:
+        return []
+    lines = [
+        "## Fidelity: how well and how fast the mirror copies each persona",
+        "",
+        "`python main.py bench fidelity --persona NAME --minutes 3 [--model transformer] "
+        "--json out/fidelity-NAME.json` (seed 0): the persona plays against its own evolving "
+        "mirror on a simulated clock; then the clone is scored on a minute of the persona's "
+        "held-out play (given exactly the history the persona saw), and both play 5 minutes "
+        "against the scripted opponent for the style figures.",
+        "",
+        "| persona | model | agreement | approach agreement | min to 0.8 / 0.9 / 0.95 | "
+        "speed × real time | wall s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        reached = " / ".join(_fmt(run["minutes_to"][k], 2) for k in ("0.8", "0.9", "0.95"))
+        lines.append(
+            f"| {run['persona']} | {run['model']} | {_fmt(run['agreement'])} | "
+            f"{_fmt(run['approach_agreement'])} | {reached} | {run['speed_vs_real_time']} | "
+            f"{run['wall_seconds']} |"
+        )
+    lines += ["", "Style, persona vs clone (relative error):", ""]
+    header = "| persona | model | " + " | ".join(STYLE_NAMES.values()) + " |"
+    lines += [header, "|" + "---|" * (2 + len(STYLE_NAMES))]
+    for run in runs:
+        cells = []
+        for key in STYLE_NAMES:
+            figures = (run.get("style") or {}).get(key) or {}
+            cells.append(
+                f"{_fmt(figures.get('persona'))} vs {_fmt(figures.get('clone'))} "
+                f"({_fmt(figures.get('rel_error'), 2)})"
+            )
+        lines.append(f"| {run['persona']} | {run['model']} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _stylometry_section(result: dict | None) -> list[str]:
+    if not result:
+        return []
+    names = result["personas"]
+    lines = [
+        "## Stylometry: can each clone be told apart",
+        "",
+        f"`python main.py bench stylometry --minutes {result['minutes']:g} --json "
+        "out/stylometry.json`: one clone per built-in persona; each clone is scored on every "
+        "persona's held-out play. Rows: clones; columns: personas.",
+        "",
+        "| clone \\ persona | " + " | ".join(names) + " |",
+        "|" + "---|" * (len(names) + 1),
+    ]
+    for name, row in zip(names, result["matrix"], strict=True):
+        best = max(row)
+        cells = [f"**{v:.3f}**" if v == best else f"{v:.3f}" for v in row]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", f"Accuracy (clones closest to their own persona): {result['accuracy']:.2f}", ""]
+    return lines
+
+
+def render(folder: Path) -> str:
+    lines = [
+        "# Results: live play, fidelity, stylometry",
+        "",
+        f"Generated by `python main.py bench report --from {folder}` on "
+        f"{datetime.date.today().isoformat()} ({machine_description()}) from the JSON files "
+        "the commands below wrote. Performance figures: `benchmarks.md`; the relevance "
+        "experiment: `relevance.md`.",
+        "",
+    ]
+    lines += _loop_section(_load(folder, "loop.json"))
+    live = [r for m in ("mlp", "transformer") if (r := _load(folder, f"live-{m}.json"))]
+    lines += _live_section(live)
+    fidelity = sorted(
+        (json.loads(p.read_text()) for p in folder.glob("fidelity-*.json")),
+        key=lambda r: (r["model"], r["persona"]),
+    )
+    lines += _fidelity_section(fidelity)
+    lines += _stylometry_section(_load(folder, "stylometry.json"))
+    return "\n".join(lines)
+
+
+def add_parser(bench_subparsers) -> argparse.ArgumentParser:
+    parser = bench_subparsers.add_parser(
+        "report",
+        help="render the bench JSON files of a folder into docs/results.md",
+        description="Lay out loop.json, live-*.json, fidelity-*.json and stylometry.json "
+        "from a folder as one Markdown page.",
+    )
+    parser.add_argument("--from", dest="folder", type=Path, default=Path("out"))
+    parser.add_argument("--out", type=Path, default=Path("docs/results.md"))
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.folder.is_dir():
+        print(f"error: no such folder: {args.folder}")
+        return 2
+    args.out.write_text(render(args.folder) + "\n")
+    print(f"wrote {args.out}")
+    return 0
