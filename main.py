@@ -485,6 +485,7 @@ def play(args: argparse.Namespace) -> int:
     if not args.no_record:
         print(f"Recording matches to {profile.recordings}")
     if learner is not None:
+        learner.gate.between_ticks = session.wait_for_tick_gap
         session.frame_sinks.append(learner)
         learner.start()
         print(f"Your mirror learns in a background process; its files: {learner.files.folder}")

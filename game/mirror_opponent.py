@@ -116,8 +116,19 @@ def probe_inputs(seed: int = 0) -> np.ndarray:
     return np.concatenate([ordinary, extremes]).astype(np.float32)
 
 
-def check_candidate(onnx_bytes: bytes) -> tuple[ort.InferenceSession, dict[str, str]]:
-    """Checks 1-4; returns a ready session and the model's metadata, or raises."""
+def _no_pause() -> None:
+    pass
+
+
+def check_candidate(
+    onnx_bytes: bytes, between_ticks: Callable[[], None] = _no_pause
+) -> tuple[ort.InferenceSession, dict[str, str]]:
+    """Checks 1-4; returns a ready session and the model's metadata, or raises.
+
+    ``between_ticks`` is called before each heavy step: the ONNX checker and building a
+    session run in C++ holding the GIL for milliseconds, so the gate starts each one just
+    after a tick, when the session loop has the most time before it needs the GIL again."""
+    between_ticks()
     try:
         proto = onnx.load_from_string(onnx_bytes)
         onnx.checker.check_model(proto)
@@ -141,8 +152,10 @@ def check_candidate(onnx_bytes: bytes) -> tuple[ort.InferenceSession, dict[str, 
     if metadata.get("contract_version") != str(CONTRACT_VERSION):
         found = metadata.get("contract_version")
         raise CandidateRejected(f"contract version {found!r}, this game needs '{CONTRACT_VERSION}'")
+    between_ticks()
     try:
         session = make_session(onnx_bytes)
+        between_ticks()
         probe = probe_inputs()
         (logits,) = session.run([OUTPUT_NAME], {INPUT_NAME: probe})
     except Exception as exc:
@@ -233,9 +246,15 @@ class GateStats:
 class ModelGate:
     """Checks candidates and hands the good ones to the opponent; saves each to the profile."""
 
-    def __init__(self, opponent: MirrorOpponent, save_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        opponent: MirrorOpponent,
+        save_path: Path | None = None,
+        between_ticks: Callable[[], None] = _no_pause,
+    ) -> None:
         self.opponent = opponent
         self.save_path = save_path
+        self.between_ticks = between_ticks  # the live game's Session.wait_for_tick_gap
         self.stats = GateStats()
         self._lock = threading.Lock()
 
@@ -249,16 +268,18 @@ class ModelGate:
         """Run every check; on success offer the model to the opponent and return it."""
         with self._lock:
             try:
-                session, metadata = check_candidate(onnx_bytes)
+                session, metadata = check_candidate(onnx_bytes, self.between_ticks)
                 candidate_agreement = None
                 if (
                     heldout_obs is not None
                     and heldout_commands is not None
                     and len(heldout_commands)
                 ):
+                    self.between_ticks()
                     candidate_agreement = heldout_agreement(session, heldout_obs, heldout_commands)
                     current = self.opponent.model
                     if current is not None:
+                        self.between_ticks()
                         current_agreement = heldout_agreement(
                             current.session, heldout_obs, heldout_commands
                         )

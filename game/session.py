@@ -12,6 +12,7 @@ The same ``Session.run`` drives play (``RealClock``) and headless runs and tests
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import random
@@ -48,6 +49,9 @@ class RealClock:
         # Background threads (recorder, model gate, queue feeders) hand the GIL back after
         # 1 ms instead of the default 5 ms, so a tick never waits long for it.
         sys.setswitchinterval(0.001)
+        # Objects alive at start-up (modules, the app) leave the collector's view, which
+        # keeps full collections, and their pauses, short.
+        gc.freeze()
 
     def now(self) -> float:
         return time.perf_counter()
@@ -115,6 +119,7 @@ class Session:
         self._key_command = 0.0
         self._pointer_target: float | None = None  # court y the pointer asks for
         self._stopped = False
+        self.last_tick_end = 0.0  # time.perf_counter() when the latest tick finished
         self.recorder: RecordingWriter | None = None
         self.seed = 0
         self.state: State
@@ -185,6 +190,7 @@ class Session:
         """Play one tick (nothing happens while paused or after the match is over)."""
         if self.paused or self.state.winner:
             self._publish(())
+            self.last_tick_end = time.perf_counter()
             return ()
         before = self.state
         left_cmd = self.left_command()
@@ -201,7 +207,18 @@ class Session:
         if after.winner:
             self._close_recorder(wait=False)
         self._publish(events)
+        self.last_tick_end = time.perf_counter()
         return events
+
+    def wait_for_tick_gap(self, timeout: float = 0.1) -> None:
+        """Called from another thread: return just after a tick has finished, when the loop
+        will not need the GIL for most of a tick interval (or after ``timeout``)."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            since = time.perf_counter() - self.last_tick_end
+            if since < 0.002 or since > 0.05:  # just ticked, or not ticking at all
+                return
+            time.sleep(0.0005)
 
     def _publish(self, events: tuple[Event, ...]) -> None:
         for subscriber in self.subscribers:

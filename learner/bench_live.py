@@ -79,6 +79,7 @@ async def _run(persona_spec: str, architecture: str, minutes: float, folder: Pat
     )
     persona = load_persona(persona_spec, seed=1)
     session = Session(opponent, params=params, seed=1, left_driver=persona)
+    gate.between_ticks = session.wait_for_tick_gap
     session.frame_sinks.append(learner)
     learner.start()
     seconds = minutes * 60.0
@@ -117,6 +118,17 @@ async def _run(persona_spec: str, architecture: str, minutes: float, folder: Pat
             )
             next_minute += 1
     print(file=sys.stderr)
+    if next_minute * 60 <= seconds + 1:  # the last minute ends with the loop
+        stats = learner.stats
+        by_minute.append(
+            {
+                "minute": next_minute,
+                "agreement": stats.get("agreement"),
+                "approach_agreement": stats.get("approach_agreement"),
+                "untrained_agreement": stats.get("untrained_agreement"),
+                "model_version": mirror.model_version,
+            }
+        )
     lateness = list(session.lateness)
     stats = dict(learner.stats)
     swaps = sorted(learner.swap_latencies)
