@@ -109,7 +109,13 @@ def fidelity(spec: str, model: str, sampler: str, minutes: float, seed: int) -> 
         "model_version": run.model.version if run.model else 0,
     }
     if run.model is not None:
-        heldout = held_out_play(load_persona(spec, seed + 1000), HELD_OUT_SECONDS, seed + 1000)
+        # Held-out play as in training: the persona against its mirror, fresh rallies.
+        heldout = held_out_play(
+            load_persona(spec, seed + 1000),
+            HELD_OUT_SECONDS,
+            seed + 1000,
+            opponent=clone_driver(run.model),
+        )
         result["agreement"], result["approach_agreement"] = agreement_on(run.model, heldout)
         persona_style = style(load_persona(spec, seed + 2000), STYLE_SECONDS, seed + 2000)
         clone_style = style(clone_driver(run.model), STYLE_SECONDS, seed + 2000)

@@ -13,7 +13,13 @@ median that falls on a censored run is reported as censored (``None``, shown "> 
 ratio with one censored side is reported as a bound.
 
     python main.py bench relevance [--persona SPEC ...] [--seeds N] [--minutes M]
-        [--model mlp|transformer] [--json OUT] [--plot OUT.png]
+        [--model mlp|transformer] [--json OUT] [--plot OUT.png] [--write-docs [PATH]]
+    python main.py bench relevance --from-json RESULT.json [--plot OUT.png] [--write-docs [PATH]]
+
+``--write-docs`` writes the measured part of docs/relevance.md (what was run, the tables, the
+plot link) between the markers ``<!-- generated: start -->`` and ``<!-- generated: end -->``
+and keeps the hand-written text around them. ``--from-json`` re-renders the table, the doc and
+(with ``--plot``) the plot from a finished run's JSON without running anything.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -30,12 +37,22 @@ from pathlib import Path
 
 from game.personas import BUILT_IN, PersonaError, load_persona
 from learner.benches import _weights, train_clone
+from learner.config import TrainerConfig
 
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DOCS = ROOT / "docs" / "relevance.md"
+START_MARKER = "<!-- generated: start -->"
+END_MARKER = "<!-- generated: end -->"
 SAMPLERS = ("relevance", "uniform")
 LEVEL = 0.9
 TARGET_RATIO = 0.5
 """The product's target: relevance sampling reaches LEVEL in at most half uniform's time."""
 DEFAULT_EVALUATE_EVERY = 5
+DEFAULT_SEEDS = 3
+DEFAULT_MINUTES = 3.0
+DEFAULT_MODEL = "mlp"
+TRAINER_FIELDS = ("steps_per_second", "batch_size", "heldout_every", "min_heldout_frames")
+"""The trainer settings a run records (``train_clone`` uses TrainerConfig's defaults)."""
 
 
 # -- measuring ---------------------------------------------------------------------------
@@ -162,6 +179,8 @@ def experiment(
     evaluate_every: int = DEFAULT_EVALUATE_EVERY,
     first_seed: int = 0,
 ) -> dict:
+    from game.bench import machine_description
+
     started = time.perf_counter()
     seed_list = list(range(first_seed, first_seed + seeds))
     runs = []
@@ -203,6 +222,7 @@ def experiment(
         "metric": "approach_agreement",
         "target_ratio": TARGET_RATIO,
         "weights": {s: _weights(s).to_dict() for s in SAMPLERS},
+        "trainer": {name: getattr(TrainerConfig(), name) for name in TRAINER_FIELDS},
         "censoring": "minutes_to_0.9 is null when the run never reached the level within "
         "'minutes' (right-censored: the true time is more than 'minutes'); a median that "
         "falls on a censored run is null, and a ratio with a censored side is given as "
@@ -211,6 +231,7 @@ def experiment(
         "runs": runs,
         "wall_seconds": round(time.perf_counter() - started, 1),
         "machine": {
+            "description": machine_description(),
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
@@ -373,6 +394,219 @@ def plot(result: dict, path: Path) -> None:
     plt.close(figure)
 
 
+# -- the doc -----------------------------------------------------------------------------
+
+
+def _markdown_table(rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows[1:]]
+
+
+def _command_text(result: dict) -> str:
+    """The command that produced ``result``: its recorded argv when it was this bench,
+    otherwise the equivalent ``main.py`` command rebuilt from the recorded settings."""
+    argv = result.get("argv") or []
+    if argv and Path(argv[0]).name == "main.py" and argv[1:3] == ["bench", "relevance"]:
+        return shlex.join(["python", "main.py", *argv[1:]])
+    if argv and Path(argv[0]).name == "relevance.py":
+        return shlex.join(["python", "-m", "learner.relevance", *argv[1:]])
+    words = ["python", "main.py", "bench", "relevance"]
+    for persona in result["personas"]:
+        words += ["--persona", persona]
+    words += ["--seeds", str(len(result["seeds"])), "--minutes", f"{result['minutes']:g}"]
+    words += ["--model", result["model"], "--evaluate-every", str(result["evaluate_every_seconds"])]
+    if result["seeds"] and result["seeds"][0] != 0:
+        words += ["--first-seed", str(result["seeds"][0])]
+    return shlex.join(words) + "  # equivalent; not recorded verbatim"
+
+
+def _recorded_path(result: dict, option: str) -> Path | None:
+    """The path given to ``option`` (e.g. ``--plot``) in the recorded argv, if any."""
+    argv = result.get("argv") or []
+    for index, word in enumerate(argv):
+        if word == option and index + 1 < len(argv):
+            return Path(argv[index + 1])
+        if word.startswith(option + "="):
+            return Path(word.split("=", 1)[1])
+    return None
+
+
+def _existing(path: Path | None) -> Path | None:
+    if path is None:
+        return None
+    for candidate in (path, ROOT / path):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _link(target: Path, doc: Path) -> str:
+    """``target`` relative to the doc's folder, for a Markdown link."""
+    return Path(os.path.relpath(target.resolve(), doc.resolve().parent)).as_posix()
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository root when it lies inside it, else absolute."""
+    resolved = path.resolve()
+    return (
+        resolved.relative_to(ROOT).as_posix()
+        if resolved.is_relative_to(ROOT)
+        else resolved.as_posix()
+    )
+
+
+def _machine_text(result: dict) -> str:
+    """The machine that ran it, from the JSON only: ``game.bench.machine_description()`` as
+    recorded at run time, or (older JSONs) the recorded cores, Python and platform."""
+    machine = result.get("machine") or {}
+    if machine.get("description"):
+        return machine["description"]
+    if not machine:
+        return "a machine not recorded in the JSON"
+    return f"{machine.get('cpus')} cores, Python {machine.get('python')}, {machine.get('platform')}"
+
+
+def _weights_text(weights: dict) -> str:
+    return ", ".join(f"{name} {value:g}" for name, value in weights.items())
+
+
+def _trainer_text(result: dict) -> str:
+    trainer = result.get("trainer")
+    recorded = trainer is not None
+    if not recorded:
+        trainer = {name: getattr(TrainerConfig(), name) for name in TRAINER_FIELDS}
+    text = (
+        f"{trainer['steps_per_second']:g} training steps per second of play, batch "
+        f"{trainer['batch_size']}; every {trainer['heldout_every']}th rally held out, never "
+        f"trained on; agreement reported once {trainer['min_heldout_frames']} held-out frames "
+        "exist"
+    )
+    if recorded:
+        return text
+    return f"not recorded in the JSON; the code that rendered this page uses {text}"
+
+
+def _default_note(value, default) -> str:
+    return " (default)" if value == default else f" (default: {default})"
+
+
+def render_section(result: dict, doc: Path, json_path: Path | None, plot_path: Path | None) -> str:
+    """The generated part of the doc (between the markers), from a result's figures only."""
+    budget = result["minutes"]
+    personas, seeds = result["personas"], result["seeds"]
+    runs = len(result["runs"])
+    regenerate = "python main.py bench relevance"
+    if json_path is not None:
+        regenerate += f" --from-json {shlex.quote(_shown(json_path))} --write-docs"
+        if doc.resolve() != DEFAULT_DOCS.resolve():
+            regenerate += f" {shlex.quote(_shown(doc))}"
+    lines = [
+        "<!-- Written by `python main.py bench relevance --write-docs` from the run's JSON; "
+        "edit only outside the generated markers, they are rewritten on every run. -->",
+        "",
+        "## What was run",
+        "",
+        "```",
+        _command_text(result),
+        "```",
+        "",
+        f"- personas: {', '.join(personas)}"
+        + (" (default: all built-ins)" if personas == list(BUILT_IN) else ""),
+        f"- seeds: {', '.join(map(str, seeds))}" + _default_note(seeds, list(range(DEFAULT_SEEDS))),
+        f"- simulated minutes of play per run: {budget:g}" + _default_note(budget, DEFAULT_MINUTES),
+        f"- model: {result['model']}" + _default_note(result["model"], DEFAULT_MODEL),
+        f"- evaluation every {result['evaluate_every_seconds']} simulated seconds"
+        + _default_note(result["evaluate_every_seconds"], DEFAULT_EVALUATE_EVERY),
+        f"- trainer: {_trainer_text(result)}",
+        "- relevance sampler, `RelevanceWeights()`: "
+        f"{_weights_text(result['weights']['relevance'])}",
+        f"- uniform sampler, `RelevanceWeights.uniform()`: "
+        f"{_weights_text(result['weights']['uniform'])}",
+        f"- measure: held-out `{result['metric']}` (agreement while the ball approaches the "
+        f"player); level {result['level']:g}; target: ratio of medians ≤ "
+        f"{result['target_ratio']:g}",
+        f"- {runs} runs ({len(personas)} personas × {len(seeds)} seeds × {len(SAMPLERS)} "
+        f"samplers); total wall time {result['wall_seconds']:g} s on {_machine_text(result)}",
+    ]
+    if json_path is not None:
+        lines.append(
+            f"- every curve: [`{_shown(json_path)}`]({_link(json_path, doc)}); "
+            f"this section is re-rendered from it, without re-running, by `{regenerate}`"
+        )
+    lines += [
+        "",
+        "## Results",
+        "",
+        f'Medians over the {len(seeds)} seeds, with [min–max]. "min to {result["level"]:g}" '
+        f"is the simulated minute of the first evaluation at which approach agreement was ≥ "
+        f'{result["level"]:g}; "> {budget:g}" means the run never got there within '
+        f"{budget:g} min. Such runs are censored: their time is only known to be more than "
+        f"{budget:g} min. Medians treat censored runs as the slowest, and a median that falls "
+        f'on one is shown as "> {budget:g}". "sustained" is the minute from which approach '
+        f"agreement stays ≥ {result['level']:g} at every later evaluation. Each ratio is "
+        "relevance ÷ uniform of the medians: below 1, relevance sampling was faster. A ratio "
+        'shown as "< x" or "> x" is a bound, because one side is censored.',
+        "",
+        *_markdown_table(table_rows(result)),
+        "",
+    ]
+    met = [p for p, entry in result["summary"].items() if entry["meets_target"]]
+    lines += [
+        "Personas meeting the target (first-crossing ratio of medians ≤ "
+        f"{result['target_ratio']:g}): "
+        f"{', '.join(met) if met else 'none'}.",
+        "",
+        "Ratio relevance ÷ uniform of the first-crossing minutes, for each seed. The two runs "
+        "of a pair share persona and game seed, so they play identically until their "
+        "training first differs.",
+        "",
+        *_markdown_table(
+            [
+                ["persona", *(f"seed {seed}" for seed in seeds)],
+                *(
+                    [persona, *(_ratio_text(r) for r in entry["ratio_per_seed"])]
+                    for persona, entry in result["summary"].items()
+                ),
+            ]
+        ),
+        "",
+    ]
+    if plot_path is not None:
+        lines += [
+            f"![learning curves]({_link(plot_path, doc)})",
+            "",
+            "Each panel: approach agreement against simulated minutes for one persona; blue "
+            "relevance, orange uniform; thin lines single seeds, thick lines the median; dashed "
+            f"{result['level']:g}.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def write_docs(path: Path, section: str) -> None:
+    """Put ``section`` between the markers in ``path``, keeping the text around them.
+
+    A missing file is created; a file without markers gets them appended at its end.
+    Raises ValueError if the markers are unpaired, repeated or out of order."""
+    block = f"{START_MARKER}\n{section.rstrip()}\n{END_MARKER}"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"# Relevance experiment\n\n{block}\n")
+        return
+    text = path.read_text()
+    starts, ends = text.count(START_MARKER), text.count(END_MARKER)
+    if starts == 0 and ends == 0:
+        path.write_text(text.rstrip("\n") + "\n\n" + block + "\n")
+        return
+    start, end = text.find(START_MARKER), text.find(END_MARKER)
+    if starts != 1 or ends != 1 or end < start:
+        raise ValueError(
+            f"{path}: expected one {START_MARKER!r} followed by one {END_MARKER!r}, found "
+            f"{starts} and {ends}{' in the wrong order' if end < start else ''}"
+        )
+    path.write_text(text[:start] + block + text[end + len(END_MARKER) :])
+
+
 # -- command line ------------------------------------------------------------------------
 
 
@@ -391,11 +625,16 @@ def add_parser(bench_subparsers) -> argparse.ArgumentParser:
         metavar="SPEC",
         help="repeat; default: all built-ins (" + ", ".join(BUILT_IN) + ")",
     )
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per persona (default: 3)")
     parser.add_argument(
-        "--minutes", type=float, default=3.0, help="simulated minutes per run (default: 3)"
+        "--seeds", type=int, default=DEFAULT_SEEDS, help="seeds per persona (default: %(default)s)"
     )
-    parser.add_argument("--model", choices=("mlp", "transformer"), default="mlp")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=DEFAULT_MINUTES,
+        help="simulated minutes per run (default: %(default)g)",
+    )
+    parser.add_argument("--model", choices=("mlp", "transformer"), default=DEFAULT_MODEL)
     parser.add_argument(
         "--evaluate-every",
         type=int,
@@ -406,10 +645,78 @@ def add_parser(bench_subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed, +1, ...")
     parser.add_argument("--json", type=Path, default=None, help="also write all curves here")
     parser.add_argument("--plot", type=Path, default=None, help="draw learning curves (PNG)")
+    parser.add_argument(
+        "--write-docs",
+        type=Path,
+        nargs="?",
+        const=DEFAULT_DOCS,
+        default=None,
+        metavar="PATH",
+        help="write what was run, the tables and the plot link between the generated markers "
+        "of the relevance page, keeping the text around them (default path: "
+        "docs/relevance.md)",
+    )
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="re-render the table, --write-docs and --plot from a finished run's --json "
+        "output instead of running anything",
+    )
     return parser
 
 
+EXPERIMENT_OPTIONS = {
+    "persona": ("--persona", None),
+    "seeds": ("--seeds", DEFAULT_SEEDS),
+    "minutes": ("--minutes", DEFAULT_MINUTES),
+    "model": ("--model", DEFAULT_MODEL),
+    "evaluate_every": ("--evaluate-every", DEFAULT_EVALUATE_EVERY),
+    "first_seed": ("--first-seed", 0),
+    "json": ("--json", None),
+}
+"""Options that shape (or save) a new run, so make no sense with --from-json."""
+
+
+def load_result(path: Path) -> dict:
+    """A finished run's JSON; ValueError (naming the file) if it is not one."""
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(result, dict) or result.get("benchmark") != "relevance":
+        raise ValueError(f"{path} is not the JSON of `bench relevance --json`")
+    missing = [
+        key
+        for key in ("personas", "seeds", "minutes", "model", "summary", "runs", "wall_seconds")
+        if key not in result
+    ]
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(missing)}")
+    return result
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.from_json is not None:
+        given = [
+            flag
+            for key, (flag, default) in EXPERIMENT_OPTIONS.items()
+            if getattr(args, key) != default
+        ]
+        if given:
+            print(
+                f"error: --from-json re-renders a finished run; {', '.join(given)} only "
+                "apply to a new one",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            result = load_result(args.from_json)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return report(result, args, args.from_json)
     if args.minutes <= 0:
         print(f"error: --minutes must be positive, got {args.minutes}", file=sys.stderr)
         return 2
@@ -433,13 +740,28 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     result["argv"] = list(sys.argv)
-    print_table(result)
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=2))
+    return report(result, args, args.json)
+
+
+def report(result: dict, args: argparse.Namespace, json_path: Path | None) -> int:
+    """Print the table; draw the plot and write the doc where asked."""
+    print_table(result)
+    if args.json is not None:
         print(f"wrote {args.json}")
     if args.plot is not None:
         plot(result, args.plot)
         print(f"wrote {args.plot}")
+    if args.write_docs is not None:
+        plot_path = args.plot or _existing(_recorded_path(result, "--plot"))
+        section = render_section(result, args.write_docs, json_path, plot_path)
+        try:
+            write_docs(args.write_docs, section)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {args.write_docs}")
     return 0
 
 

@@ -60,12 +60,20 @@ def check_result(result: dict, png) -> None:
 def test_run_through_its_parser_writes_json_table_and_plot(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     relevance.add_parser(parser.add_subparsers(dest="bench"))
-    out, png = tmp_path / "r.json", tmp_path / "r.png"
-    args = parser.parse_args(["relevance", *ARGS, "--json", str(out), "--plot", str(png)])
+    out, png, doc = tmp_path / "r.json", tmp_path / "r.png", tmp_path / "r.md"
+    args = parser.parse_args(
+        ["relevance", *ARGS, "--json", str(out), "--plot", str(png), "--write-docs", str(doc)]
+    )
     assert relevance.run(args) == 0
-    check_result(json.loads(out.read_text()), png)
+    result = json.loads(out.read_text())
+    check_result(result, png)
+    assert result["trainer"]["steps_per_second"] > 0 and result["machine"]["description"]
     printed = capsys.readouterr().out
     assert "predictor" in printed and "ratio rel/uni" in printed
+    text = doc.read_text()
+    assert text.index(relevance.START_MARKER) < text.index("| predictor | relevance |")
+    assert "--persona predictor --seeds 1 --minutes 0.5" in text  # rebuilt: argv is pytest's
+    assert result["machine"]["description"] in text and "![learning curves](r.png)" in text
 
 
 def test_censored_medians_and_ratio_bounds():
@@ -106,3 +114,124 @@ def test_main_py_bench_relevance(tmp_path):
     result = main_py("bench", "relevance", *ARGS, "--json", out, "--plot", png)
     assert result.returncode == 0, result.stderr[-2000:]
     check_result(json.loads(out.read_text()), png)
+
+
+def tiny_result() -> dict:
+    """A finished run's JSON in miniature: two personas, two seeds, one censored side."""
+
+    def run(persona, sampler, seed, reached):
+        curve = [
+            {"minutes": 0.5, "agreement": 0.8, "approach_agreement": 0.7},
+            {"minutes": 1.0, "agreement": 0.95, "approach_agreement": 0.92},
+        ]
+        return {
+            "persona": persona,
+            "sampler": sampler,
+            "seed": seed,
+            "minutes_to_0.9": reached,
+            "minutes_to_0.9_sustained": reached,
+            "final_approach_agreement": 0.92,
+            "final_agreement": 0.95,
+            "wall_seconds": 1.0,
+            "curve": curve,
+        }
+
+    personas, seeds = ["chaser", "lazy"], [0, 1]
+    times = {"relevance": [0.5, None], "uniform": [1.0, 1.0]}
+    runs = [
+        run(p, s, seed, times[s][i])
+        for p in personas
+        for i, seed in enumerate(seeds)
+        for s in relevance.SAMPLERS
+    ]
+    return {
+        "benchmark": "relevance",
+        "personas": personas,
+        "seeds": seeds,
+        "minutes": 1.0,
+        "model": "mlp",
+        "evaluate_every_seconds": 30,
+        "level": 0.9,
+        "metric": "approach_agreement",
+        "target_ratio": 0.5,
+        "weights": {s: relevance._weights(s).to_dict() for s in relevance.SAMPLERS},
+        "summary": relevance.summarise(runs, personas, seeds, 1.0),
+        "runs": runs,
+        "wall_seconds": 12.5,
+        "machine": {"cpus": 2, "python": "3.11.7", "platform": "elsewhere"},
+        "argv": ["main.py", "bench", "relevance", "--seeds", "2", "--json", "r.json"],
+    }
+
+
+def test_from_json_writes_docs_between_markers_without_running(tmp_path, capsys, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("--from-json must not train")
+
+    monkeypatch.setattr(relevance, "train_clone", no_training)
+    source = tmp_path / "r.json"
+    source.write_text(json.dumps(tiny_result()))
+    doc = tmp_path / "relevance.md"
+    doc.write_text(
+        f"# Title\n\nHand-written before.\n\n{relevance.START_MARKER}\nstale 9.99\n"
+        f"{relevance.END_MARKER}\n\nHand-written after.\n"
+    )
+    parser = argparse.ArgumentParser()
+    relevance.add_parser(parser.add_subparsers(dest="bench"))
+    png = tmp_path / "r.png"
+    args = ["relevance", "--from-json", str(source), "--plot", str(png), "--write-docs", str(doc)]
+    assert relevance.run(parser.parse_args(args)) == 0
+    assert "ratio rel/uni" in capsys.readouterr().out
+    text = doc.read_text()
+    assert text.startswith("# Title\n\nHand-written before.\n\n" + relevance.START_MARKER)
+    assert text.endswith(relevance.END_MARKER + "\n\nHand-written after.\n")
+    assert text.count(relevance.START_MARKER) == text.count(relevance.END_MARKER) == 1
+    assert "stale 9.99" not in text
+    assert "python main.py bench relevance --seeds 2 --json r.json" in text
+    assert "total wall time 12.5 s on 2 cores, Python 3.11.7, elsewhere" in text
+    assert "| persona | sampler | min to 0.9 appr. median [min–max] |" in text
+    assert "| chaser | relevance | > 1 [0.50–>1] (1 cens.) | > 1.00 |" in text
+    assert "| persona | seed 0 | seed 1 |" in text and "| lazy | 0.50 | > 1.00 |" in text
+    assert "Personas meeting the target (first-crossing ratio of medians ≤ 0.5): none." in text
+    assert "![learning curves](r.png)" in text and png.read_bytes()[:4] == b"\x89PNG"
+    assert f"--from-json {source.resolve().as_posix()} --write-docs {doc.resolve()}" in text
+    # Re-rendering changes nothing; a missing page is created with the markers.
+    assert relevance.run(parser.parse_args(args)) == 0
+    assert doc.read_text() == text
+    fresh = tmp_path / "new" / "relevance.md"
+    args = ["relevance", "--from-json", str(source), "--write-docs", str(fresh)]
+    assert relevance.run(parser.parse_args(args)) == 0
+    created = fresh.read_text()
+    assert created.index(relevance.START_MARKER) < created.index("| chaser |")
+    assert created.rstrip().endswith(relevance.END_MARKER)
+
+
+def test_from_json_refuses_run_options_and_bad_files(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    relevance.add_parser(parser.add_subparsers(dest="bench"))
+    source = tmp_path / "r.json"
+    source.write_text(json.dumps(tiny_result()))
+    args = parser.parse_args(["relevance", "--from-json", str(source), "--seeds", "5"])
+    assert relevance.run(args) == 2
+    assert "--seeds" in capsys.readouterr().err
+    source.write_text(json.dumps({"benchmark": "perf"}))
+    assert relevance.run(parser.parse_args(["relevance", "--from-json", str(source)])) == 2
+    assert "not the JSON" in capsys.readouterr().err
+    source.write_text(json.dumps(tiny_result()))
+    doc = tmp_path / "d.md"
+    doc.write_text(f"{relevance.END_MARKER}\n{relevance.START_MARKER}\n")
+    args = ["relevance", "--from-json", str(source), "--write-docs", str(doc)]
+    assert relevance.run(parser.parse_args(args)) == 2
+    assert doc.read_text() == f"{relevance.END_MARKER}\n{relevance.START_MARKER}\n"
+
+
+def test_committed_doc_renders_from_its_json_alone(tmp_path):
+    """The committed page's generated part is exactly what its JSON renders to."""
+    source, page = ROOT / "docs" / "relevance.json", ROOT / "docs" / "relevance.md"
+    if not source.exists() or not page.exists():
+        pytest.skip("no committed relevance run")
+    copy = tmp_path / "relevance.md"
+    copy.write_text(page.read_text())
+    result = relevance.load_result(source)
+    section = relevance.render_section(result, page, source, ROOT / "docs" / "relevance.png")
+    relevance.write_docs(copy, section)
+    assert copy.read_text() == page.read_text(), "re-run `bench relevance --write-docs`"
