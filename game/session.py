@@ -211,12 +211,13 @@ class Session:
         return events
 
     def wait_for_tick_gap(self, timeout: float = 0.1) -> None:
-        """Called from another thread: return just after a tick has finished, when the loop
-        will not need the GIL for most of a tick interval (or after ``timeout``)."""
+        """Called from another thread before a step that holds the GIL for a while: return
+        while the gap after the latest tick still has >= 11 ms left (or the loop is not
+        ticking), otherwise wait for the next tick to finish (at most ``timeout``)."""
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:
             since = time.perf_counter() - self.last_tick_end
-            if since < 0.002 or since > 0.05:  # just ticked, or not ticking at all
+            if since < 0.004 or since > 0.05:  # early in a gap, or not ticking at all
                 return
             time.sleep(0.0005)
 

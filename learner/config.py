@@ -32,5 +32,9 @@ class TrainerConfig:
     """Frames (5 s of play) before the first candidate is exported."""
     min_improvement: float = 0.005
     """Held-out agreement gain over the last exported model that triggers a new export."""
+    export_every: float = 20.0
+    """Seconds of play after which a candidate is exported anyway. Held-out sets grow and
+    slide, so an early, lucky score on a few frames must not block later, better models;
+    the gate compares each candidate with the playing model on the same frames."""
     device: str = "cpu"
     seed: int = 0

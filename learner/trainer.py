@@ -127,6 +127,7 @@ class MirrorTrainer:
         self._arch_steps = 0
         self._exporter = FastExporter(self.model)
         self.best_exported = -math.inf
+        self._exported_at = -math.inf  # seconds of play at the last export
 
     def set_architecture(self, architecture: str) -> None:
         """Start a new model of another kind; the frames collected so far stay."""
@@ -291,9 +292,12 @@ class MirrorTrainer:
         agreement = evaluation.get("agreement")
         if agreement is None or self.frames_trained < self.config.min_frames:
             return None
-        if agreement < self.best_exported + self.config.min_improvement:
+        play_seconds = self.frames_seen / self.params.tick_rate
+        improved = agreement >= self.best_exported + self.config.min_improvement
+        if not improved and play_seconds - self._exported_at < self.config.export_every:
             return None
-        self.best_exported = agreement
+        self.best_exported = max(agreement, self.best_exported) if improved else agreement
+        self._exported_at = play_seconds
         self.version += 1
         onnx_bytes = self._exporter.export(self.model, self.version, self.frames_trained, agreement)
         obs, commands, _ = self.heldout()
