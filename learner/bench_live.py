@@ -132,6 +132,7 @@ async def _run(persona_spec: str, architecture: str, minutes: float, folder: Pat
     lateness = list(session.lateness)
     stats = dict(learner.stats)
     swaps = sorted(learner.swap_latencies)
+    stages = list(learner.swap_stages)
     await runner.cleanup()
     learner.stop()
     await client.communicate()
@@ -149,6 +150,12 @@ async def _run(persona_spec: str, architecture: str, minutes: float, folder: Pat
             "n": len(swaps),
             "median": round(statistics.median(swaps) * 1000, 2) if swaps else None,
             "max": round(swaps[-1] * 1000, 2) if swaps else None,
+            # medians of: trainer -> receiver thread, the gate's checks, waiting for the tick
+            "stages_median": [
+                round(statistics.median(s[i] for s in stages) * 1000, 2) for i in range(3)
+            ]
+            if stages
+            else None,
         },
         "trainer_steps_per_second": stats.get("steps_per_second"),
         "trainer_samples_per_second": stats.get("samples_per_second"),
@@ -175,7 +182,7 @@ def bench_live(persona: str, model: str, minutes: float, json_path: Path | None)
     print(f"mirror decision latency: p50 {decision['p50_us']} µs, p99 {decision['p99_us']} µs")
     print(
         f"hot swap (training step end -> first tick): median {swap['median']} ms, "
-        f"max {swap['max']} ms over {swap['n']} swaps "
+        f"max {swap['max']} ms over {swap['n']} swaps; stages {swap['stages_median']} ms "
         f"({result['models_rejected']} candidates rejected)"
     )
     for point in result["agreement_by_minute"]:

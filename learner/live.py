@@ -266,6 +266,8 @@ class LiveLearner:
         self.restarts = 0
         self.swap_latencies: deque[float] = deque(maxlen=1000)  # seconds, step end -> first tick
         self._produced_at: dict[int, float] = {}
+        self._stages: dict[int, list[float]] = {}
+        self.swap_stages: deque[tuple[float, float, float]] = deque(maxlen=1000)
         self._buffer: list = []
         self._generation = 0
         self._settings_lock = threading.Lock()
@@ -452,13 +454,16 @@ class LiveLearner:
                 log.warning("lost a message from the trainer: %s", exc)
                 kind = None
             if kind == "candidate":
+                received = time.time()
                 self._produced_at[payload.version] = payload.produced_at
+                self._stages[payload.version] = [received - payload.produced_at]
                 self.gate.consider(
                     payload.onnx_bytes,
                     payload.version,
                     payload.heldout_obs,
                     payload.heldout_commands,
                 )
+                self._stages[payload.version].append(time.time() - received)
             elif kind == "stats":
                 self.stats = payload
                 self.chart.append(
@@ -483,4 +488,8 @@ class LiveLearner:
     def _on_swap(self, model) -> None:
         produced_at = self._produced_at.pop(model.version, None)
         if produced_at is not None:
-            self.swap_latencies.append(time.time() - produced_at)
+            now = time.time()
+            self.swap_latencies.append(now - produced_at)
+            stages = self._stages.pop(model.version, [])
+            if len(stages) == 2:  # to the receiver, through the gate, to the first tick
+                self.swap_stages.append((*stages, now - produced_at - sum(stages)))

@@ -67,11 +67,14 @@ def _live_section(runs: list[dict]) -> list[str]:
         "process) while the trainer process trains without pacing. Measured from the trainer's "
         "first report. Hot swap: from the end of the training step that produced a model to "
         "the first tick it drives (held-out evaluation, export, transfer, the gate's checks and "
-        "the wait for the next tick included).",
+        "the wait for the next tick included). Swap stages: trainer to the game's receiver "
+        "thread (evaluation, export, transfer) / the gate's checks (which start only early in "
+        "the gap after a tick, so their GIL-holding C++ steps never delay a tick) / waiting "
+        "for the next tick.",
         "",
         "| model | ticks | lateness median / p99 / max ms | decision p50 / p99 µs | hot swap "
-        "median / max ms (swaps) | rejected | trainer steps/s |",
-        "|---|---|---|---|---|---|---|",
+        "median / max ms (swaps) | swap stages, medians ms | rejected | trainer steps/s |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         late = run["tick_lateness_while_training"]
@@ -83,6 +86,7 @@ def _live_section(runs: list[dict]) -> list[str]:
             f"{_fmt(late['median_ms'], 4)} / {_fmt(late['p99_ms'], 3)} / {_fmt(late['max_ms'], 3)}",
             f"{_fmt(decision['p50_us'], 1)} / {_fmt(decision['p99_us'], 1)}",
             f"{_fmt(swap['median'], 1)} / {_fmt(swap['max'], 1)} ({swap['n']})",
+            " / ".join(_fmt(v, 1) for v in swap.get("stages_median") or []) or "—",
             str(run["models_rejected"]),
             _fmt(run["trainer_steps_per_second"], 0),
         ]
