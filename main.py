@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Search the sampler's relevance weights: each trial trains a fresh mirror "
         "on some recordings and is scored by agreement while the ball approaches on others. "
         "Several machines can join one study with --storage postgresql://... and the same "
-        "--study name (needs: pip install psycopg2-binary).",
+        "--study name (needs: pip install 'psycopg[binary]').",
     )
     tune.add_argument(
         "--from",
@@ -684,7 +684,8 @@ def tune_weights(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:  # e.g. a PostgreSQL URL without its driver installed
-        print(f"error: {exc}", file=sys.stderr)
+        hint = " (PostgreSQL: pip install 'psycopg[binary]')" if "postgres" in storage else ""
+        print(f"error: {exc}{hint}", file=sys.stderr)
         return 2
     print(
         f"best trial {result['best_trial']} of {result['trials']}: "
