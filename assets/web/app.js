@@ -20,7 +20,11 @@
  * pause|resume|reset}, "architecture" {name: mlp|transformer} and "sampler_weights"
  * {weights: {field: number >= 0}}.
  * The server rejects extra fields, so messages are sent in exactly those shapes.
+ * The court itself (palette, score digits, paddles, ball, sizing) is drawn by ./court.js,
+ * shared with the replay viewer.
  */
+
+import { drawBall, drawCourt, drawPaddles, drawScore, fitCourt, lerp, sizeCourt } from "./court.js";
 
 const SNAP_DISTANCE = 0.3;        // court units: a bigger ball jump is a serve/new point, not motion
 const RETRY_FIRST_MS = 1000;
@@ -249,8 +253,6 @@ const interp = {
 function pose(frame) {
   return { ball: [frame.ball[0], frame.ball[1]], left_y: frame.left_y, right_y: frame.right_y };
 }
-
-function lerp(a, b, t) { return a + (b - a) * t; }
 
 // ---- effects (brief flashes on hits and points) ------------------------------------------
 
@@ -774,18 +776,14 @@ function resize() {
     const gaps = 2 * (parseFloat(getComputedStyle(el.column).rowGap) || 0);
     const availW = el.stage.clientWidth;
     const availH = el.stage.clientHeight - el.hud.offsetHeight - el.statusbar.offsetHeight - gaps;
-    if (availW <= 0 || availH <= 0) return;
-    let w = availW, h = availW / aspect;
-    if (h > availH) { h = availH; w = availH * aspect; }
-    w = Math.floor(w); h = Math.floor(h);
+    const size = fitCourt(availW, availH, aspect);
+    if (!size) return;
+    const { w, h } = size;
     if (w === cssSize.w && h === cssSize.h && dpr === pixelRatio) return;
     cssSize = { w, h };
     pixelRatio = dpr;
     el.column.style.width = `${w}px`;
-    el.box.style.width = `${w}px`;
-    el.box.style.height = `${h}px`;
-    el.canvas.width = Math.round(w * dpr);
-    el.canvas.height = Math.round(h * dpr);
+    sizeCourt(el.box, el.canvas, w, h, dpr);
   }
 }
 
@@ -794,115 +792,24 @@ resizeObserver.observe(el.stage);
 resizeObserver.observe(el.statusbar);
 window.addEventListener("resize", resize);
 
-const COLORS = {
-  court: "#0d1117",
-  line: "rgba(230, 237, 243, 0.22)",
-  paddle: "#e6edf3",
-  ball: "#ffffff",
-  score: "rgba(230, 237, 243, 0.30)",
-  label: "rgba(230, 237, 243, 0.28)",
-  hit: "#79c0ff",
-  point: "#ffffff",
-};
-
 function draw(now) {
   if (pixelRatio !== (window.devicePixelRatio || 1)) resize();
   const court = state.court;
-  const W = el.canvas.width, H = el.canvas.height;
-  if (!W || !H) return;
-  const scale = W / court.width;                       // device pixels per court unit
-  const px = 1 / scale;                                // one device pixel, in court units
-  ctx.setTransform(1, 0, 0, 1, 0, 0);
-  ctx.fillStyle = COLORS.court;
-  ctx.fillRect(0, 0, W, H);
-  ctx.setTransform(scale, 0, 0, scale, 0, 0);          // draw in court units from here on
-
-  // centre line, dashed
-  const dash = court.height / 30;
-  ctx.fillStyle = COLORS.line;
-  const lineW = Math.max(2 * px, court.width * 0.004);
-  for (let y = dash / 2; y < court.height; y += dash * 2) {
-    ctx.fillRect(court.width / 2 - lineW / 2, y, lineW, dash);
-  }
+  if (!drawCourt(ctx, court)) return;
 
   const frame = state.frame;
-  drawScore(frame, now, court);
+  drawScore(ctx, court, frame ? frame.score : [0, 0],
+    { glow: [flashLevel(flash.scoreLeft, now), flashLevel(flash.scoreRight, now)] });
   const pos = interp.sample(now);
   mirrorPong.drawn = pos;
   if (!pos) return;
 
-  // paddles: thin bars between each goal line and the paddle's face
-  const thick = court.paddle_inset * 0.6;
-  const half = court.paddle_half_height;
-  drawPaddle(court.paddle_inset - thick, pos.left_y - half, thick, 2 * half, flashLevel(flash.left, now));
-  drawPaddle(court.width - court.paddle_inset, pos.right_y - half, thick, 2 * half, flashLevel(flash.right, now));
+  drawPaddles(ctx, court, pos.left_y, pos.right_y, [flashLevel(flash.left, now), flashLevel(flash.right, now)]);
 
   // ball (blinks gently while it waits for the serve)
   let alpha = 1;
   if (frame && frame.serving && !frame.paused && !frame.winner) alpha = 0.55 + 0.45 * Math.cos(now / 130);
-  ctx.globalAlpha = alpha;
-  ctx.fillStyle = COLORS.ball;
-  ctx.beginPath();
-  ctx.arc(pos.ball[0], pos.ball[1], court.ball_radius, 0, Math.PI * 2);
-  ctx.fill();
-  ctx.globalAlpha = 1;
-}
-
-function drawPaddle(x, y, w, h, glow) {
-  ctx.fillStyle = glow > 0 ? mix(COLORS.paddle, COLORS.hit, glow) : COLORS.paddle;
-  ctx.fillRect(x, y, w, h);
-}
-
-// Classic blocky score digits, 3 x 5 cells each (drawn as rectangles: no font needed).
-const DIGITS = [
-  "111101101101111", "110010010010111", "111001111100111", "111001111001111", "101101111001001",
-  "111100111001111", "111100111101111", "111001001001001", "111101111101111", "111101111001111",
-];
-
-function drawScore(frame, now, court) {
-  // Drawn in whole device pixels, so the blocks stay sharp at any size.
-  const scale = el.canvas.width / court.width;
-  const cell = Math.max(2, Math.round(court.height * 0.026 * scale));
-  const top = Math.round(court.height * 0.045 * scale);
-  const labelSize = Math.max(9, Math.round(court.height * 0.028 * scale));
-  ctx.save();
-  ctx.setTransform(1, 0, 0, 1, 0, 0);
-  const score = frame ? frame.score : [0, 0];
-  const sides = [
-    [court.width * 0.25, score[0], flashLevel(flash.scoreLeft, now), "YOU"],
-    [court.width * 0.75, score[1], flashLevel(flash.scoreRight, now), "MIRROR"],
-  ];
-  for (const [x, value, glow, label] of sides) {
-    const cx = Math.round(x * scale);
-    const text = String(value);
-    const width = text.length * 3 * cell + (text.length - 1) * cell;
-    let left = cx - Math.round(width / 2);
-    ctx.fillStyle = glow > 0 ? `rgba(255, 255, 255, ${0.35 + 0.65 * glow})` : COLORS.score;
-    for (const ch of text) {
-      const pattern = DIGITS[ch.charCodeAt(0) - 48];
-      if (pattern) {
-        for (let i = 0; i < 15; i++) {
-          if (pattern[i] === "1") ctx.fillRect(left + (i % 3) * cell, top + Math.floor(i / 3) * cell, cell, cell);
-        }
-      }
-      left += 4 * cell;
-    }
-    ctx.font = `600 ${labelSize}px system-ui, "DejaVu Sans", sans-serif`;
-    ctx.textAlign = "center";
-    ctx.textBaseline = "top";
-    ctx.fillStyle = COLORS.label;
-    if ("letterSpacing" in ctx) ctx.letterSpacing = `${Math.round(labelSize * 0.25)}px`;
-    ctx.fillText(label, cx, top + 5 * cell + Math.round(cell * 0.8));
-    if ("letterSpacing" in ctx) ctx.letterSpacing = "0px";
-  }
-  ctx.restore();
-}
-
-function mix(hexA, hexB, t) {
-  const a = parseInt(hexA.slice(1), 16), b = parseInt(hexB.slice(1), 16);
-  const ch = (v, s) => (v >> s) & 255;
-  const m = (s) => Math.round(lerp(ch(a, s), ch(b, s), t));
-  return `rgb(${m(16)}, ${m(8)}, ${m(0)})`;
+  drawBall(ctx, court, pos.ball[0], pos.ball[1], alpha);
 }
 
 // ---- input: keyboard ---------------------------------------------------------------------

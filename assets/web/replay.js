@@ -17,13 +17,15 @@
  *   - playback     play/pause, speed, step, seek; a requestAnimationFrame loop advances a
  *                  fractional record position and interpolates between records when playing
  *   - drawing      the court as the live game draws it (court units, centre line, blocky
- *                  score digits, paddles, ball; copied from app.js) plus the ghost paddle, and
- *                  the timeline strips under the scrub bar (per-pixel bins)
+ *                  score digits, paddles, ball; shared with app.js in ./court.js) plus the
+ *                  ghost paddle, and the timeline strips under the scrub bar (per-pixel bins)
  *   - input        buttons, keys (Space, ←/→, ,/., Shift for a second, Home/End), strips
  *
  * Record index i (0-based) is the i-th record of the file, i.e. the state after one tick;
  * the time shown is i / tick_rate.
  */
+
+import { drawBall, drawCourt, drawPaddles, drawScore, fitCourt, lerp, sizeCourt } from "./court.js";
 
 const CHUNK = 1800;               // records per /ticks request (the API allows up to 3600)
 const CACHE_CHUNKS = 12;          // chunks kept (12 x 1800 = 6 minutes of play)
@@ -706,17 +708,12 @@ let pixelRatio = 0;
 function resize() {
   const aspect = rec.params.court_width / rec.params.court_height;
   const dpr = window.devicePixelRatio || 1;
-  const availW = el.area.clientWidth, availH = el.area.clientHeight;
-  if (availW > 0 && availH > 0) {
-    let w = availW, h = availW / aspect;
-    if (h > availH) { h = availH; w = availH * aspect; }
-    w = Math.floor(w); h = Math.floor(h);
+  const size = fitCourt(el.area.clientWidth, el.area.clientHeight, aspect);
+  if (size) {
+    const { w, h } = size;
     if (w !== cssSize.w || h !== cssSize.h || dpr !== pixelRatio) {
       cssSize = { w, h };
-      el.box.style.width = `${w}px`;
-      el.box.style.height = `${h}px`;
-      el.canvas.width = Math.round(w * dpr);
-      el.canvas.height = Math.round(h * dpr);
+      sizeCourt(el.box, el.canvas, w, h, dpr);
     }
   }
   for (const strip of [el.stripDisagree, el.stripRelevance, el.stripVersions]) {
@@ -736,13 +733,8 @@ resizeObserver.observe(el.area);
 resizeObserver.observe(el.stripDisagree);
 window.addEventListener("resize", resize);
 
+/** The replay's own colours (the court's are COURT_COLORS, in court.js). */
 const COLORS = {
-  court: "#0d1117",
-  line: "rgba(230, 237, 243, 0.22)",
-  paddle: "#e6edf3",
-  ball: "#ffffff",
-  score: "rgba(230, 237, 243, 0.30)",
-  label: "rgba(230, 237, 243, 0.28)",
   ghost: "121, 192, 255",        // rgb of the ghost paddle (agreeing)
   ghostOff: "240, 136, 62",      // rgb of the ghost paddle where the mirror disagrees
   disagree: "#f0883e",
@@ -751,8 +743,6 @@ const COLORS = {
   cursor: "rgba(230, 237, 243, 0.9)",
   stripEmpty: "rgba(139, 148, 158, 0.55)",
 };
-
-function lerp(a, b, t) { return a + (b - a) * t; }
 
 /** The positions to draw at the playback position: interpolated between records when playing. */
 function currentPose() {
@@ -789,26 +779,17 @@ function ghostAt(pose) {
 
 function draw() {
   if (pixelRatio !== (window.devicePixelRatio || 1)) resize();
-  const court = { width: rec.params.court_width, height: rec.params.court_height };
-  const W = el.canvas.width, H = el.canvas.height;
-  if (!W || !H) return;
-  const scale = W / court.width;                       // device pixels per court unit
-  const px = 1 / scale;                                // one device pixel, in court units
-  ctx.setTransform(1, 0, 0, 1, 0, 0);
-  ctx.fillStyle = COLORS.court;
-  ctx.fillRect(0, 0, W, H);
-  ctx.setTransform(scale, 0, 0, scale, 0, 0);          // draw in court units from here on
-
-  // centre line, dashed
-  const dash = court.height / 30;
-  ctx.fillStyle = COLORS.line;
-  const lineW = Math.max(2 * px, court.width * 0.004);
-  for (let y = dash / 2; y < court.height; y += dash * 2) {
-    ctx.fillRect(court.width / 2 - lineW / 2, y, lineW, dash);
-  }
+  const p = rec.params;
+  const court = {
+    width: p.court_width, height: p.court_height, paddle_inset: p.paddle_inset,
+    paddle_half_height: p.paddle_half_height, ball_radius: p.ball_radius,
+  };
+  const drawn = drawCourt(ctx, court);
+  if (!drawn) return;
+  const { px } = drawn;
 
   const pose = replayView.loaded ? currentPose() : null;
-  drawScore(pose ? [pose.row.score_left, pose.row.score_right] : [0, 0], court);
+  drawScore(ctx, court, pose ? [pose.row.score_left, pose.row.score_right] : [0, 0]);
   const waiting = !!(replayView.loaded && !pose && rec.ticks);
   el.buffering.hidden = !waiting;
   if (waiting) {
@@ -818,9 +799,9 @@ function draw() {
   }
   let ghostDrawn = false;
   if (pose) {
-    const inset = rec.params.paddle_inset;
+    const inset = court.paddle_inset;
     const thick = inset * 0.6;
-    const half = rec.params.paddle_half_height;
+    const half = court.paddle_half_height;
 
     // the mirror's ghost: what the mirror would do in your place, just inside your paddle
     const ghostY = el.ghost.checked ? ghostAt(pose) : null;
@@ -839,64 +820,15 @@ function draw() {
       ghostDrawn = true;
     }
 
-    // paddles: thin bars between each goal line and the paddle's face (as in the live game)
-    ctx.fillStyle = COLORS.paddle;
-    ctx.fillRect(inset - thick, pose.left_y - half, thick, 2 * half);
-    ctx.fillRect(court.width - inset, pose.right_y - half, thick, 2 * half);
+    drawPaddles(ctx, court, pose.left_y, pose.right_y);
 
     // ball (dimmed, pulsing with the ticks, while it waits for the serve)
     let alpha = 1;
     if (pose.row.serving) alpha = 0.55 + 0.45 * Math.cos(pose.row.tick / 7.8);
-    ctx.globalAlpha = alpha;
-    ctx.fillStyle = COLORS.ball;
-    ctx.beginPath();
-    ctx.arc(pose.ball_x, pose.ball_y, rec.params.ball_radius, 0, Math.PI * 2);
-    ctx.fill();
-    ctx.globalAlpha = 1;
+    drawBall(ctx, court, pose.ball_x, pose.ball_y, alpha);
   }
   replayView.ghostVisible = ghostDrawn;
   updateReadout(pose);
-}
-
-// Classic blocky score digits, 3 x 5 cells each (drawn as rectangles: no font needed).
-const DIGITS = [
-  "111101101101111", "110010010010111", "111001111100111", "111001111001111", "101101111001001",
-  "111100111001111", "111100111101111", "111001001001001", "111101111101111", "111101111001111",
-];
-
-function drawScore(score, court) {
-  // Drawn in whole device pixels, so the blocks stay sharp at any size.
-  const scale = el.canvas.width / court.width;
-  const cell = Math.max(2, Math.round(court.height * 0.026 * scale));
-  const top = Math.round(court.height * 0.045 * scale);
-  const labelSize = Math.max(9, Math.round(court.height * 0.028 * scale));
-  ctx.save();
-  ctx.setTransform(1, 0, 0, 1, 0, 0);
-  const sides = [[court.width * 0.25, score[0], "YOU"], [court.width * 0.75, score[1], "MIRROR"]];
-  for (const [x, value, label] of sides) {
-    const cx = Math.round(x * scale);
-    const text = String(value);
-    const width = text.length * 3 * cell + (text.length - 1) * cell;
-    let left = cx - Math.round(width / 2);
-    ctx.fillStyle = COLORS.score;
-    for (const ch of text) {
-      const pattern = DIGITS[ch.charCodeAt(0) - 48];
-      if (pattern) {
-        for (let i = 0; i < 15; i++) {
-          if (pattern[i] === "1") ctx.fillRect(left + (i % 3) * cell, top + Math.floor(i / 3) * cell, cell, cell);
-        }
-      }
-      left += 4 * cell;
-    }
-    ctx.font = `600 ${labelSize}px system-ui, "DejaVu Sans", sans-serif`;
-    ctx.textAlign = "center";
-    ctx.textBaseline = "top";
-    ctx.fillStyle = COLORS.label;
-    if ("letterSpacing" in ctx) ctx.letterSpacing = `${Math.round(labelSize * 0.25)}px`;
-    ctx.fillText(label, cx, top + 5 * cell + Math.round(cell * 0.8));
-    if ("letterSpacing" in ctx) ctx.letterSpacing = "0px";
-  }
-  ctx.restore();
 }
 
 let shown = { time: "", tick: "", score: "", done: "", buffering: "" };
