@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from game.engine import State, new_match, step
-from game.recording import Recording
+from game.engine import Event, State, new_match, step
+from game.recording import Record, Recording
 
 
 @dataclass
@@ -33,3 +34,15 @@ def _first_difference(index: int, recorded: State, simulated: State) -> Divergen
         if want != got:
             return Divergence(index, recorded.tick, name, want, got)
     raise AssertionError("states differ but no field does")
+
+
+def ticks(recording: Recording) -> Iterator[tuple[State, Record, tuple[Event, ...]]]:
+    """Each record with the state before it and the events of its tick.
+
+    Events are not stored: stepping the engine from the state before reproduces them exactly
+    (the states themselves are what ``verify`` checks)."""
+    before = new_match(recording.seed, recording.params)
+    for record in recording.records:
+        _, events = step(before, record.left_cmd, record.right_cmd, recording.params)
+        yield before, record, events
+        before = record.state

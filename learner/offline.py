@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from game.engine import new_match
 from game.mirror_opponent import atomic_write
 from game.recording import SUFFIX, Recording, RecordingError, read_recording
+from game.replay import ticks
 from learner.config import TrainerConfig
 from learner.sampler import RelevanceWeights, read_sampler_config
 from learner.trainer import MirrorTrainer
@@ -51,23 +51,9 @@ def load_sampler_config(path: Path | None) -> RelevanceWeights:
 
 def feed(trainer: MirrorTrainer, recording: Recording) -> int:
     """Give the trainer every tick of a recording, as live play would have. Returns ticks."""
-    before = new_match(recording.seed, recording.params)
-    for record in recording.records:
-        trainer.add_tick(before, record.left_cmd, _events(before, record.state))
-        before = record.state
+    for before, record, events in ticks(recording):
+        trainer.add_tick(before, record.left_cmd, [(e.kind, e.side) for e in events])
     return len(recording.records)
-
-
-def _events(before, after) -> list[tuple[str, str]]:
-    """The player-side events the trainer uses, recovered from two consecutive states."""
-    events = []
-    if after.rally_hits > before.rally_hits and before.ball_vx < 0 <= after.ball_vx:
-        events.append(("hit", "left"))
-    if after.score_right > before.score_right:
-        events.append(("miss", "left"))
-    if before.serve_ticks == 1 and after.serve_ticks == 0:
-        events.append(("serve", "right" if after.ball_vx > 0 else "left"))
-    return events
 
 
 @dataclass

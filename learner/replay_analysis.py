@@ -8,16 +8,15 @@ and the relevance weight the sampler would give the frame.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from game.engine import LEFT, RIGHT, move_paddle, new_match, view
+from game.engine import LEFT, RIGHT, move_paddle, new_match, step, view
 from game.mirror_opponent import Model, commands_from_logits
 from game.opponent import ScriptedOpponent
 from game.recording import Recording
+from game.replay import ticks
 from learner.features import ObservationBuilder
-from learner.fidelity import _StyleRecorder
+from learner.fidelity import _StyleRecorder, _Watcher
 from learner.sampler import (
     PHASE_APPROACH,
     PHASE_RECEDE,
@@ -32,18 +31,17 @@ _SERVING = FEATURE_NAMES.index("serving")
 _TIME_TO_REACH = FEATURE_NAMES.index("time_to_reach")
 
 
-def player_windows(recording: Recording) -> tuple[np.ndarray, list]:
-    """The player's observation window before every tick, and the 'before' states."""
-    builder = ObservationBuilder(recording.params)
-    windows, befores = [], []
-    before = new_match(recording.seed, recording.params)
-    for record in recording.records:
-        if before.tick == 0:
-            builder.reset()
-        windows.append(builder.push(view(before, LEFT, recording.params)))
+def player_windows(recording: Recording) -> tuple[np.ndarray, list, list]:
+    """The player's observation window before every tick, the 'before' states, and each
+    tick's events."""
+    watcher = _Watcher(recording.params)
+    befores, events_per_tick = [], []
+    for before, record, events in ticks(recording):
+        watcher.on_tick(before, record.left_cmd, record.right_cmd, record.state, events)
         befores.append(before)
-        before = record.state
-    return (np.stack(windows) if windows else np.zeros((0, 16, 12), np.float32)), befores
+        events_per_tick.append(events)
+    windows = np.stack(watcher.obs) if watcher.obs else np.zeros((0, 16, 12), np.float32)
+    return windows, befores, events_per_tick
 
 
 def _run(model: Model, obs: np.ndarray) -> np.ndarray:
@@ -71,7 +69,9 @@ def ghost_path(recording: Recording, befores: list, model: Model) -> np.ndarray:
     return path
 
 
-def relevance_strip(recording: Recording, windows: np.ndarray, weights: RelevanceWeights):
+def relevance_strip(
+    recording: Recording, windows: np.ndarray, events_per_tick: list, weights: RelevanceWeights
+) -> np.ndarray:
     newest = windows[:, -1, :]
     phase = np.where(
         newest[:, _SERVING] > 0.5,
@@ -80,19 +80,14 @@ def relevance_strip(recording: Recording, windows: np.ndarray, weights: Relevanc
     ).astype(np.uint8)
     near_event = np.zeros(len(windows), dtype=bool)
     window = int(weights.event_window * recording.params.tick_rate)
-    previous = None
-    for i, record in enumerate(recording.records):
-        state = record.state
-        if previous is not None and window > 0:
-            hit = state.rally_hits > previous.rally_hits and previous.ball_vx < 0 <= state.ball_vx
-            if hit or state.score_right > previous.score_right:
-                near_event[max(0, i - window + 1) : i + 1] = True
-        previous = state
+    for i, events in enumerate(events_per_tick):
+        if window > 0 and any(e.kind in {"hit", "miss"} and e.side == LEFT for e in events):
+            near_event[max(0, i - window + 1) : i + 1] = True
     return relevance_weight(phase, newest[:, _TIME_TO_REACH], near_event, 0.0, 0.0, weights)
 
 
 def analyze(recording: Recording, model: Model | None, weights: RelevanceWeights) -> dict:
-    windows, befores = player_windows(recording)
+    windows, befores, events_per_tick = player_windows(recording)
     commands = np.array([r.left_cmd for r in recording.records], dtype=np.float32)
     approach = windows[:, -1, _APPROACHING] > 0.5 if len(windows) else np.zeros(0, bool)
     result = {
@@ -101,7 +96,10 @@ def analyze(recording: Recording, model: Model | None, weights: RelevanceWeights
         "disagree": None,
         "agreement": None,
         "approach_agreement": None,
-        "relevance": [round(float(w), 4) for w in relevance_strip(recording, windows, weights)]
+        "relevance": [
+            round(float(w), 4)
+            for w in relevance_strip(recording, windows, events_per_tick, weights)
+        ]
         if len(windows)
         else [],
     }
@@ -126,21 +124,12 @@ def resimulate(recording: Recording, model: Model) -> dict:
     the player's own. The right side is the scripted opponent again if it was the recorded
     one (it reacts to the new game as it did to the old); otherwise the recorded right
     commands are replayed, which no longer answer the ball once play diverges."""
-    from game.engine import step
     from learner.fidelity import clone_driver, compare_styles
 
     params = recording.params
     player, clone = _StyleRecorder(), _StyleRecorder()
-    before = new_match(recording.seed, params)
-    for record in recording.records:
-        player.on_tick(
-            before,
-            record.left_cmd,
-            record.right_cmd,
-            record.state,
-            _events_of(before, record.state),
-        )
-        before = record.state
+    for before, record, events in ticks(recording):
+        player.on_tick(before, record.left_cmd, record.right_cmd, record.state, events)
     driver = clone_driver(model, params)
     driver.reset(recording.seed)
     opponent = ScriptedOpponent() if recording.header.get("opponent") == "scripted" else None
@@ -154,27 +143,3 @@ def resimulate(recording: Recording, model: Model) -> dict:
         clone.on_tick(state, command, right, after, events)
         state = after
     return compare_styles(player.figures(), clone.figures())
-
-
-def _events_of(before, after):
-    from game.engine import Event
-
-    events = []
-    if after.rally_hits > before.rally_hits and before.ball_vx < 0 <= after.ball_vx:
-        offset = math.nan  # where it met the paddle is not stored; recovered below
-        events.append(Event("hit", LEFT, _hit_offset(before, after, offset)))
-    if after.score_right > before.score_right:
-        events.append(Event("miss", LEFT))
-    if after.score_left > before.score_left:
-        events.append(Event("miss", "right"))
-    return tuple(events)
-
-
-def _hit_offset(before, after, fallback):
-    """The outgoing angle encodes where the ball met the paddle: angle = offset * max."""
-    from game.engine import DEFAULT_PARAMS
-
-    angle = math.atan2(after.ball_vy, after.ball_vx)
-    return (
-        max(-1.0, min(1.0, angle / DEFAULT_PARAMS.max_bounce_angle)) if after.ball_vx else fallback
-    )

@@ -22,14 +22,14 @@ import numpy as np
 import optuna
 import torch
 
-from game.engine import new_match
 from game.mirror_opponent import atomic_write
 from game.recording import Recording, RecordingError, read_recording
+from game.replay import ticks
 from learner.fidelity import HeldOut, _Watcher
-from learner.offline import TrainingError, _events, find_recordings
+from learner.offline import TrainingError, find_recordings
 from learner.sampler import RelevanceWeights
 from learner.trainer import MirrorTrainer, TrainerConfig
-from models.contract import AGREEMENT_TOLERANCE
+from models.contract import AGREEMENT_TOLERANCE, FEATURE_NAMES
 
 OBJECTIVE = "approach agreement on validation recordings"
 
@@ -43,23 +43,20 @@ class TuningData:
 
 
 def _ticks(recording: Recording) -> list:
-    ticks = []
-    before = new_match(recording.seed, recording.params)
-    for record in recording.records:
-        ticks.append((before, record.left_cmd, _events(before, record.state)))
-        before = record.state
-    return ticks
+    return [
+        (before, record.left_cmd, [(e.kind, e.side) for e in events])
+        for before, record, events in ticks(recording)
+    ]
 
 
 def _held_out(recordings: list[Recording]) -> HeldOut:
     watcher = _Watcher(recordings[0].params)
     for recording in recordings:
-        before = new_match(recording.seed, recording.params)
-        for record in recording.records:
-            watcher.on_tick(before, record.left_cmd, record.right_cmd, record.state, ())
-            before = record.state
+        for before, record, events in ticks(recording):
+            watcher.on_tick(before, record.left_cmd, record.right_cmd, record.state, events)
     obs = np.stack(watcher.obs)
-    return HeldOut(obs, np.asarray(watcher.commands, dtype=np.float32), obs[:, -1, 7] > 0.5)
+    approaching = obs[:, -1, FEATURE_NAMES.index("approaching")] > 0.5
+    return HeldOut(obs, np.asarray(watcher.commands, dtype=np.float32), approaching)
 
 
 def load_tuning_data(sources: list[Path]) -> TuningData:
