@@ -150,6 +150,13 @@ def _read_header(path: Path, data: bytes) -> tuple[dict, int]:
     return header, offset + length + 4
 
 
+def _header_params(path: Path, header: dict) -> Params:
+    try:
+        return Params.from_dict(header["params"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordingError(f"corrupt recording {path.name}: bad engine params ({exc})") from None
+
+
 def read_recording(path: str | Path) -> Recording:
     """Read a whole recording. A partial last record is dropped (see ``truncated_bytes``)."""
     path = Path(path)
@@ -162,10 +169,7 @@ def read_recording(path: str | Path) -> Recording:
     except OSError as exc:
         raise RecordingError(f"cannot read {path}: {exc.strerror}") from None
     header, offset = _read_header(path, data)
-    try:
-        params = Params.from_dict(header["params"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RecordingError(f"corrupt recording {path.name}: bad engine params ({exc})") from None
+    params = _header_params(path, header)
     body = memoryview(data)[offset:]
     whole = len(body) // RECORD.size
     records = [
@@ -269,23 +273,23 @@ class RecordingFile:
         except OSError as exc:
             raise RecordingError(f"cannot read {path}: {exc.strerror}") from None
         header, offset = _read_header(path, head)
-        try:
-            params = Params.from_dict(header["params"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise RecordingError(
-                f"corrupt recording {path.name}: bad engine params ({exc})"
-            ) from None
+        params = _header_params(path, header)
         body = size - offset
         return cls(path, header, params, offset, body // RECORD.size, body % RECORD.size)
 
-    def read(self, start: int, count: int) -> list[Record]:
-        """Records ``start`` .. ``start + count - 1`` (clipped to what exists)."""
+    def read_bytes(self, start: int, count: int, verify: bool = True) -> bytes:
+        """The raw bytes of records ``start`` .. ``start + count - 1`` (clipped to what
+        exists); ``verify`` checks each record's checksum (RecordingError if one fails)."""
         start = max(0, min(start, self.count))
         count = max(0, min(count, self.count - start))
         with open(self.path, "rb") as file:
             file.seek(self.data_offset + start * RECORD.size)
             data = file.read(count * RECORD.size)
-        return [
-            unpack_record(data[i * RECORD.size : (i + 1) * RECORD.size], start + i)
-            for i in range(len(data) // RECORD.size)
-        ]
+        if verify:
+            for i in range(len(data) // RECORD.size):
+                body, crc = RECORD.unpack_from(data, i * RECORD.size)
+                if zlib.crc32(body) != crc:
+                    raise RecordingError(
+                        f"corrupt recording: record {start + i} fails its checksum"
+                    )
+        return data

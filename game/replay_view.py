@@ -109,13 +109,7 @@ class ReplayLibrary:
 
 def read_columns(recording: RecordingFile, start: int, count: int, verify: bool = True) -> dict:
     """Records as numpy columns; ``verify`` checks each record's checksum."""
-    if verify:
-        recording.read(start, count)  # raises RecordingError on a bad checksum
-    start = max(0, min(start, recording.count))
-    count = max(0, min(count, recording.count - start))
-    with open(recording.path, "rb") as file:
-        file.seek(recording.data_offset + start * RECORD.size)
-        data = file.read(count * RECORD.size)
+    data = recording.read_bytes(start, count, verify)
     array = np.frombuffer(data, dtype=RECORD_DTYPE, count=len(data) // RECORD.size)
     return {name: array[name] for name in _FIELDS}
 
