@@ -41,7 +41,9 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, *extra: str) -> None:
+    """``main.py COMMAND`` (play by default, or e.g. ``replay FILE``) on a free port."""
+
+    def __init__(self, data_dir: Path, *extra: str, command: tuple[str, ...] = ("play",)) -> None:
         self.port = free_port()
         self.data_dir = data_dir
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -52,7 +54,7 @@ class ServerProcess:
             [
                 sys.executable,
                 str(ROOT / "main.py"),
-                "play",
+                *command,
                 "--no-browser",
                 "--port",
                 str(self.port),

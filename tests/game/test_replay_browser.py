@@ -3,9 +3,6 @@ page; it loads a recording made by the engine, plays, seeks, steps, shows the mi
 warns about a truncated recording, explains a broken one, and refuses paths in names."""
 
 import asyncio
-import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +15,7 @@ from game.opponent import ScriptedOpponent
 from game.personas import load_persona
 from game.recording import RECORD, RecordingWriter, make_header
 from game.session import Session, SimClock
-from tests.conftest import ROOT, free_port
+from tests.conftest import ServerProcess
 
 pytestmark = pytest.mark.browser
 
@@ -28,50 +25,9 @@ TRUNCATED = "20260102-120000-00000c.mpr"
 BROKEN = "20260103-120000-00000d.mpr"
 
 
-class ReplayServer:
-    """`main.py replay FILE` on a free port (like conftest's ServerProcess, which runs `play`)."""
-
-    def __init__(self, data_dir: Path, file: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.log_path = data_dir / "replay-server.log"
-        self._log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "main.py"),
-                "replay",
-                str(file),
-                "--no-browser",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(data_dir),
-            ],
-            cwd=ROOT,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"replay server exited: {self.log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(self.url + "api/models", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("replay server did not start in 30 s")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
+def replay_server(data_dir: Path, file: Path) -> ServerProcess:
+    """`main.py replay FILE` on a free port."""
+    return ServerProcess(data_dir, command=("replay", str(file)))
 
 
 def _record(folder: Path, name: str, seed: int, ticks: int) -> Path:
@@ -111,7 +67,7 @@ def replay_server(tmp_path_factory):
     mirror.mkdir(parents=True)
     (mirror / "model.onnx").write_bytes(export_onnx(build_model("mlp"), 1))
 
-    server = ReplayServer(data, path)
+    server = replay_server(data, path)
     yield server
     server.stop()
 
