@@ -25,7 +25,7 @@ TRUNCATED = "20260102-120000-00000c.mpr"
 BROKEN = "20260103-120000-00000d.mpr"
 
 
-def replay_server(data_dir: Path, file: Path) -> ServerProcess:
+def start_replay_server(data_dir: Path, file: Path) -> ServerProcess:
     """`main.py replay FILE` on a free port."""
     return ServerProcess(data_dir, command=("replay", str(file)))
 
@@ -67,7 +67,7 @@ def replay_server(tmp_path_factory):
     mirror.mkdir(parents=True)
     (mirror / "model.onnx").write_bytes(export_onnx(build_model("mlp"), 1))
 
-    server = replay_server(data, path)
+    server = start_replay_server(data, path)
     yield server
     server.stop()
 
