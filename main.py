@@ -28,6 +28,12 @@ def _add_profile_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--player", default="player", help="profile name (default: %(default)s)")
 
 
+def _add_sources(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument(
+        "--from", dest="sources", type=Path, nargs="+", required=True, metavar="PATH", help=help
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="main.py",
@@ -127,15 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         "imitation libraries. Datasets go to Minari's folder (MINARI_DATASETS_PATH, default "
         "~/.minari/datasets). Needs: pip install -r requirements-extras.txt",
     )
-    minari.add_argument(
-        "--from",
-        dest="sources",
-        type=Path,
-        nargs="+",
-        required=True,
-        metavar="PATH",
-        help="recordings (.mpr files or folders)",
-    )
+    _add_sources(minari, "recordings (.mpr files or folders)")
     minari.add_argument(
         "--dataset-id", required=True, help="e.g. mirrorpong/alice-v0 (namespace/name-vN)"
     )
@@ -176,15 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         "standard metadata) that play, replay and the benchmarks load. Ctrl-C stops early "
         "and keeps the best model so far.",
     )
-    train.add_argument(
-        "--from",
-        dest="sources",
-        type=Path,
-        nargs="+",
-        required=True,
-        metavar="PATH",
-        help="recordings (.mpr files or folders holding them)",
-    )
+    _add_sources(train, "recordings (.mpr files or folders holding them)")
     train.add_argument("--model", choices=("mlp", "transformer"), default="mlp")
     train.add_argument(
         "--sampler-config",
@@ -210,15 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Several machines can join one study with --storage postgresql://... and the same "
         "--study name (needs: pip install 'psycopg[binary]').",
     )
-    tune.add_argument(
-        "--from",
-        dest="sources",
-        type=Path,
-        nargs="+",
-        required=True,
-        metavar="PATH",
-        help="recordings (.mpr files or folders); at least two",
-    )
+    _add_sources(tune, "recordings (.mpr files or folders); at least two")
     tune.add_argument("--trials", type=int, default=20, help="trials to run (default: 20)")
     tune.add_argument(
         "--storage",
