@@ -511,7 +511,7 @@ def _fixed_mirror(profile, spec: str, params):
 
 
 def mirror_command(args: argparse.Namespace) -> int:
-    from game.mirror_opponent import atomic_write
+    from game.files import atomic_write
     from learner.live import MirrorFiles
 
     profile = _profile(args)

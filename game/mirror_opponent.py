@@ -21,8 +21,6 @@ DESIGN.md's one-way imports require.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ import onnx
 import onnxruntime as ort
 
 from game.engine import View
+from game.files import atomic_write
 from game.opponent import Opponent, ScriptedOpponent
 from models.contract import (
     AGREEMENT_TOLERANCE,
@@ -310,18 +309,3 @@ class ModelGate:
             atomic_write(self.save_path, onnx_bytes)
         except OSError as exc:
             log.error("could not save the mirror to %s: %s", self.save_path, exc.strerror or exc)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

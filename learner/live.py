@@ -27,7 +27,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from game.engine import DEFAULT_PARAMS, Params, State
-from game.mirror_opponent import GateStats, MirrorOpponent, ModelGate, atomic_write
+from game.files import atomic_write
+from game.mirror_opponent import GateStats, MirrorOpponent, ModelGate
 from learner.config import TrainerConfig
 from learner.sampler import RelevanceWeights
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from game.mirror_opponent import atomic_write
+from game.files import atomic_write
 from game.recording import SUFFIX, Recording, RecordingError, read_recording
 from game.replay import ticks
 from learner.config import TrainerConfig

@@ -22,7 +22,7 @@ import numpy as np
 import optuna
 import torch
 
-from game.mirror_opponent import atomic_write
+from game.files import atomic_write
 from game.recording import Recording, RecordingError, read_recording
 from game.replay import ticks
 from learner.fidelity import HeldOut, _Watcher
