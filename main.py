@@ -281,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     stylometry.add_argument("--seed", type=int, default=0)
     stylometry.add_argument("--json", type=Path, default=None, help="also write the results here")
 
-    from learner import bench_perf, relevance, report
+    from learner.bench import perf as bench_perf
+    from learner.bench import relevance, report
 
     relevance.add_parser(bench_sub)
     bench_perf.add_parser(bench_sub)
@@ -321,23 +322,23 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "export-minari":
         return export_minari_command(args)
     if args.command == "bench" and args.bench == "loop":
-        from game.bench import bench_loop
+        from learner.bench.loop import bench_loop
 
         return bench_loop(seconds=args.seconds, json_path=args.json)
     if args.command == "bench" and args.bench == "live":
-        from learner.bench_live import bench_live
+        from learner.bench.live import bench_live
 
         return bench_live(args.persona, args.model, args.minutes, args.json)
     if args.command == "bench" and args.bench == "perf":
-        from learner import bench_perf
+        from learner.bench import perf as bench_perf
 
         return bench_perf.run(args)
     if args.command == "bench" and args.bench == "report":
-        from learner import report
+        from learner.bench import report
 
         return report.run(args)
     if args.command == "bench" and args.bench == "relevance":
-        from learner import relevance
+        from learner.bench import relevance
 
         return relevance.run(args)
     if args.command == "bench":
@@ -347,7 +348,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _bench_learning(args: argparse.Namespace) -> int:
     from game.personas import PersonaError
-    from learner import benches
+    from learner.bench import learning as benches
 
     if args.minutes <= 0:
         print(f"error: --minutes must be positive, got {args.minutes}", file=sys.stderr)
@@ -617,7 +618,8 @@ def _serve(session, args: argparse.Namespace, learner=None) -> int:
 
 
 def train_offline(args: argparse.Namespace) -> int:
-    from learner.offline import TrainingError, load_sampler_config, train
+    from learner.recordings import TrainingError
+    from learner.tools.offline import load_sampler_config, train
 
     try:
         weights = load_sampler_config(args.sampler_config)
@@ -643,8 +645,8 @@ def train_offline(args: argparse.Namespace) -> int:
 
 def tune_weights(args: argparse.Namespace) -> int:
     from game.profiles import default_data_dir
-    from learner.offline import TrainingError
-    from learner.tune import default_storage, tune
+    from learner.recordings import TrainingError
+    from learner.tools.tune import default_storage, tune
 
     if args.trials < 1 or args.steps < 1:
         print("error: --trials and --steps must be at least 1", file=sys.stderr)
@@ -679,8 +681,8 @@ def tune_weights(args: argparse.Namespace) -> int:
 def export_minari_command(args: argparse.Namespace) -> int:
     import warnings
 
-    from learner.minari_export import export_minari
-    from learner.offline import TrainingError
+    from learner.recordings import TrainingError
+    from learner.tools.minari_export import export_minari
 
     try:
         with warnings.catch_warnings():
@@ -773,8 +775,8 @@ def _load_model(path: Path):
 def _compare_with_model(recording, args: argparse.Namespace) -> int:
     import json
 
-    from learner.replay_analysis import analyze, resimulate
     from learner.sampler import RelevanceWeights
+    from learner.tools.replay_analysis import analyze, resimulate
 
     try:
         model = _load_model(args.model)
@@ -808,8 +810,8 @@ def _replay_viewer(args: argparse.Namespace) -> int:
     from game.recording import read_recording
     from game.replay_view import ReplayLibrary, create_replay_app
     from learner.live import MirrorFiles
-    from learner.replay_analysis import analyze
     from learner.sampler import RelevanceWeights
+    from learner.tools.replay_analysis import analyze
 
     profile = _profile(args)
     extra = []

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from learner import bench_perf
-from learner.bench_perf import Budget
+from learner.bench import perf as bench_perf
+from learner.bench.perf import Budget
 
 TINY = Budget(
     seconds=2.0,

@@ -14,7 +14,7 @@ from game.recording import RecordingWriter, make_header
 from game.session import Session, SimClock
 from learner.exporter import export_onnx
 from learner.features import ObservationBuilder
-from learner.fidelity import agreement_on, held_out_play
+from learner.metrics import agreement_on, held_out_play
 from models.registry import build_model
 from tests.conftest import ROOT
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from learner import relevance
+from learner.bench import relevance
 from tests.conftest import ROOT
 
 ARGS = ["--persona", "predictor", "--seeds", "1", "--minutes", "0.5"]

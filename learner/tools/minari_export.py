@@ -15,7 +15,7 @@ import numpy as np
 
 from game.engine import LEFT, new_match, view
 from game.recording import Recording, RecordingError, read_recording
-from learner.offline import TrainingError, find_recordings
+from learner.recordings import TrainingError, find_recordings
 
 VIEW_FIELDS = ("ball_x", "ball_y", "ball_vx", "ball_vy", "paddle_y", "opponent_y")
 

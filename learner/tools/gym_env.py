@@ -189,5 +189,7 @@ class MirrorPongEnv(gymnasium.Env):
 
 if ENV_ID not in gymnasium.registry:  # importing twice (or reloading) must not re-register
     gymnasium.register(
-        id=ENV_ID, entry_point="learner.gym_env:MirrorPongEnv", max_episode_steps=MAX_EPISODE_STEPS
+        id=ENV_ID,
+        entry_point="learner.tools.gym_env:MirrorPongEnv",
+        max_episode_steps=MAX_EPISODE_STEPS,
     )

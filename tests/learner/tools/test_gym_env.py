@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from learner.gym_env import ENV_ID, MAX_EPISODE_STEPS, MirrorPongEnv
+from learner.tools.gym_env import ENV_ID, MAX_EPISODE_STEPS, MirrorPongEnv
 from tests.conftest import ROOT
 
 
@@ -65,7 +65,7 @@ def test_a_short_time_limit_truncates():
 
 def test_importing_twice_does_not_register_twice():
     code = (
-        "import importlib, gymnasium, learner.gym_env as g\n"
+        "import importlib, gymnasium, learner.tools.gym_env as g\n"
         "importlib.reload(g)\n"
         "assert g.ENV_ID in gymnasium.registry\n"
     )
@@ -75,8 +75,8 @@ def test_importing_twice_does_not_register_twice():
 
 def test_module_imports_neither_torch_nor_pygame_until_needed():
     code = (
-        "import sys, learner.gym_env\n"
-        "env = learner.gym_env.MirrorPongEnv('chaser'); env.reset(seed=1); env.step([0.0])\n"
+        "import sys, learner.tools.gym_env\n"
+        "env = learner.tools.gym_env.MirrorPongEnv('chaser'); env.reset(seed=1); env.step([0.0])\n"
         "bad = [m for m in sys.modules if m.startswith(('learner.features', 'pygame', 'torch'))]\n"
         "assert not bad, bad\n"
     )

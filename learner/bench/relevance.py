@@ -1,7 +1,7 @@
 """``bench relevance``: does relevance sampling make the mirror learn faster than uniform?
 
-For every persona x seed, the same headless run (``learner.benches.train_clone``) is made once
-with the relevance sampler (``RelevanceWeights()``, the seed defaults) and once with plain
+For every persona x seed, the same headless run (``learner.bench.learning.train_clone``) is
+made once with the relevance sampler (``RelevanceWeights()``, the seed defaults) and once with plain
 uniform replay (``RelevanceWeights.uniform()``). From each learning curve it takes the
 simulated minutes of play until held-out agreement *while the ball approaches the player*
 first reaches 0.9, and the final overall and approach agreement (relevance sampling draws
@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 from game.personas import BUILT_IN, PersonaError, load_persona
-from learner.benches import _weights, train_clone
+from learner.bench.learning import _weights, train_clone
 from learner.config import TrainerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,7 +179,7 @@ def experiment(
     evaluate_every: int = DEFAULT_EVALUATE_EVERY,
     first_seed: int = 0,
 ) -> dict:
-    from game.bench import machine_description
+    from learner.bench.loop import machine_description
 
     started = time.perf_counter()
     seed_list = list(range(first_seed, first_seed + seeds))
@@ -409,7 +409,7 @@ def _command_text(result: dict) -> str:
     if argv and Path(argv[0]).name == "main.py" and argv[1:3] == ["bench", "relevance"]:
         return shlex.join(["python", "main.py", *argv[1:]])
     if argv and Path(argv[0]).name == "relevance.py":
-        return shlex.join(["python", "-m", "learner.relevance", *argv[1:]])
+        return shlex.join(["python", "-m", "learner.bench.relevance", *argv[1:]])
     words = ["python", "main.py", "bench", "relevance"]
     for persona in result["personas"]:
         words += ["--persona", persona]
@@ -456,7 +456,7 @@ def _shown(path: Path) -> str:
 
 
 def _machine_text(result: dict) -> str:
-    """The machine that ran it, from the JSON only: ``game.bench.machine_description()`` as
+    """The machine that ran it, from the JSON only: ``learner.bench.loop.machine_description()`` as
     recorded at run time, or (older JSONs) the recorded cores, Python and platform."""
     machine = result.get("machine") or {}
     if machine.get("description"):
@@ -766,8 +766,8 @@ def report(result: dict, args: argparse.Namespace, json_path: Path | None) -> in
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m learner.relevance ...``: the same command without ``main.py bench``."""
-    parser = argparse.ArgumentParser(prog="python -m learner.relevance")
+    """``python -m learner.bench.relevance ...``: the same command without ``main.py bench``."""
+    parser = argparse.ArgumentParser(prog="python -m learner.bench.relevance")
     add_parser(parser.add_subparsers(dest="bench", required=True))
     return run(parser.parse_args(["relevance", *(sys.argv[1:] if argv is None else argv)]))
 

@@ -16,7 +16,7 @@ from game.opponent import ScriptedOpponent
 from game.recording import Recording
 from game.replay import ticks
 from learner.features import ObservationBuilder
-from learner.fidelity import _StyleRecorder, _Watcher
+from learner.metrics import _StyleRecorder, _Watcher
 from learner.sampler import (
     PHASE_APPROACH,
     PHASE_RECEDE,
@@ -124,7 +124,7 @@ def resimulate(recording: Recording, model: Model) -> dict:
     the player's own. The right side is the scripted opponent again if it was the recorded
     one (it reacts to the new game as it did to the old); otherwise the recorded right
     commands are replayed, which no longer answer the ball once play diverges."""
-    from learner.fidelity import clone_driver, compare_styles
+    from learner.metrics import clone_driver, compare_styles
 
     params = recording.params
     player, clone = _StyleRecorder(), _StyleRecorder()

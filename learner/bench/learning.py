@@ -15,7 +15,7 @@ import numpy as np
 
 from game.personas import BUILT_IN, load_persona
 from learner.config import TrainerConfig
-from learner.fidelity import (
+from learner.metrics import (
     agreement_on,
     clone_driver,
     compare_styles,

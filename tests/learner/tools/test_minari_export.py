@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from tests.conftest import ROOT
-from tests.learner.test_offline import record
+from tests.learner.tools.test_offline import record
 
 
 def test_minari_round_trip(tmp_path):

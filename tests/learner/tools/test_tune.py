@@ -3,7 +3,7 @@
 import json
 
 from tests.conftest import run_main
-from tests.learner.test_offline import record
+from tests.learner.tools.test_offline import record
 
 
 def test_three_trial_study_writes_a_config_train_accepts(tmp_path):

@@ -17,29 +17,12 @@ import torch
 from tqdm import tqdm
 
 from game.files import atomic_write
-from game.recording import SUFFIX, Recording, RecordingError, read_recording
+from game.recording import Recording, RecordingError, read_recording
 from game.replay import ticks
 from learner.config import TrainerConfig
+from learner.recordings import TrainingError, find_recordings
 from learner.sampler import RelevanceWeights, read_sampler_config
 from learner.trainer import MirrorTrainer
-
-
-class TrainingError(Exception):
-    """Training cannot start or finish; the message is for the user."""
-
-
-def find_recordings(paths: list[Path]) -> list[Path]:
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(path.rglob(f"*{SUFFIX}"))
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise TrainingError(f"no such file or folder: {path}")
-    if not found:
-        raise TrainingError(f"no {SUFFIX} recordings in {', '.join(map(str, paths))}")
-    return found
 
 
 def load_sampler_config(path: Path | None) -> RelevanceWeights:

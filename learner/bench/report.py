@@ -12,7 +12,7 @@ import datetime
 import json
 from pathlib import Path
 
-from game.bench import machine_description
+from learner.bench.loop import machine_description
 
 STYLE_NAMES = {
     "hit_rate": "hit rate",

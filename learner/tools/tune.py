@@ -25,8 +25,8 @@ import torch
 from game.files import atomic_write
 from game.recording import Recording, RecordingError, read_recording
 from game.replay import ticks
-from learner.fidelity import HeldOut, _Watcher
-from learner.offline import TrainingError, find_recordings
+from learner.metrics import HeldOut, _Watcher
+from learner.recordings import TrainingError, find_recordings
 from learner.sampler import RelevanceWeights
 from learner.trainer import MirrorTrainer, TrainerConfig
 from models.contract import AGREEMENT_TOLERANCE, FEATURE_NAMES

@@ -17,12 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from game.bench import lateness_summary, machine_description, serve_with_client
 from game.engine import Params
 from game.mirror_opponent import MirrorOpponent, ModelGate
 from game.personas import load_persona
 from game.server import ServerConfig, create_app
 from game.session import Session
+from learner.bench.loop import lateness_summary, machine_description, serve_with_client
 from learner.features import ObservationBuilder
 from learner.live import LiveLearner, MirrorFiles
 from learner.trainer import TrainerConfig

@@ -1,8 +1,8 @@
 """``python main.py bench perf``: every performance figure of DESIGN.md's table, in one run.
 
 (a) session-loop tick lateness at 60 Hz, idle and with the trainer learning flat out (the
-    real server, one WebSocket client in another process: ``game.bench`` and
-    ``learner.bench_live`` measure it; this only runs both);
+    real server, one WebSocket client in another process: ``learner.bench.loop`` and
+    ``learner.bench.live`` measure it; this only runs both);
 (b) the opponent's decision latency, ``MirrorOpponent.act`` beside a bare onnxruntime
     ``run`` of the same model, MLP and transformer, back to back and paced at 60 Hz (a call
     after 16.7 ms of sleep finds cold caches and is much slower than one in a tight loop);
@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from game.bench import machine_description
 from game.engine import LEFT, RIGHT, Params, new_match, step, view
+from learner.bench.loop import machine_description
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DOCS = ROOT / "docs" / "benchmarks.md"
@@ -106,8 +106,8 @@ def _ms(seconds: list[float]) -> dict:
 
 def measure_tick_lateness(seconds: float, persona: str = "chaser", model: str = "mlp") -> dict:
     """The loop idle, then with the trainer flat out, ``seconds`` each (real clock)."""
-    from game.bench import _measure
-    from learner.bench_live import _run
+    from learner.bench.live import _run
+    from learner.bench.loop import _measure
 
     print(f"(a) tick lateness at 60 Hz, idle, {seconds:g} s …", flush=True)
     idle = asyncio.run(_measure(seconds))

@@ -9,7 +9,7 @@ import torch
 from learner.exporter import export_onnx
 from models.registry import build_model
 from tests.conftest import ROOT
-from tests.learner.test_offline import record
+from tests.learner.tools.test_offline import record
 
 
 def test_replay_with_a_model_reports_how_it_differs(tmp_path):

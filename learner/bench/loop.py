@@ -52,7 +52,7 @@ async def serve_with_client(app: web.Application, seconds: float):
     client = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "game.bench",
+        "learner.bench.loop",
         "--client",
         f"ws://127.0.0.1:{port}/ws",
         str(seconds),
