@@ -43,6 +43,26 @@ TIME_TO_REACH_COLUMN = FEATURE_NAMES.index("time_to_reach")
 REBASE_HALF_LIVES = 64.0
 
 
+WEIGHT_MAXIMUM: dict[str, float] = {
+    "approach": 1000.0,
+    "recede": 1000.0,
+    "serve": 1000.0,
+    "urgency": 1000.0,
+    "urgency_tau": 60.0,  # seconds
+    "pre_event": 1000.0,
+    "event_window": 10.0,  # seconds
+    "recency_half_life": 100_000.0,  # minutes of play
+}
+"""The largest value each term accepts: a frame's weight stays below ~1e12, far from
+overflowing the sum tree's float64 sums."""
+
+
+def _shown_number(value: float) -> str:
+    if isinstance(value, int) and value.bit_length() > 64:  # repr of 10**5000 itself fails
+        return f"an integer of {value.bit_length()} bits"
+    return repr(value)
+
+
 @dataclass
 class RelevanceWeights:
     """The terms of a frame's relevance weight; every field is tunable live from a slider.
@@ -80,10 +100,22 @@ class RelevanceWeights:
             value = getattr(self, field.name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise ValueError(f"{field.name} must be a number, got {field.name}={value!r}")
-            if not math.isfinite(value):
-                raise ValueError(f"{field.name} must be finite, got {field.name}={value!r}")
+            shown = _shown_number(value)
+            try:
+                finite = math.isfinite(value)
+            except OverflowError:  # an int too large for a float, e.g. 10**400
+                finite = False
+            if not finite:
+                raise ValueError(f"{field.name} must be finite, got {field.name}={shown}")
             if value < 0:
-                raise ValueError(f"{field.name} must be >= 0, got {field.name}={value!r}")
+                raise ValueError(f"{field.name} must be >= 0, got {field.name}={shown}")
+            if value > WEIGHT_MAXIMUM[field.name]:
+                # Finite but huge weights overflow the sampler's sums (1e308 crash-looped the
+                # trainer): every term has a documented ceiling, the sliders' range and more.
+                raise ValueError(
+                    f"{field.name} must be <= {WEIGHT_MAXIMUM[field.name]:g}, "
+                    f"got {field.name}={shown}"
+                )
         if self.urgency_tau <= 0:
             # It divides time_to_reach.
             raise ValueError(

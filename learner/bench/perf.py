@@ -41,7 +41,7 @@ import numpy as np
 from game.engine import LEFT, RIGHT, Params, new_match, step, view
 from learner.bench.loop import machine_description
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DOCS = ROOT / "docs" / "benchmarks.md"
 DEFAULT_TORCHRL_VENV = ROOT / ".venv-torchrl"
 TORCHRL_REQUIREMENTS = ("torch==2.14.1", "torchrl==0.14.1", "numpy==2.4.6")

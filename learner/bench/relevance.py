@@ -39,7 +39,7 @@ from game.personas import BUILT_IN, PersonaError, load_persona
 from learner.bench.learning import _weights, train_clone
 from learner.config import TrainerConfig
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DOCS = ROOT / "docs" / "relevance.md"
 START_MARKER = "<!-- generated: start -->"
 END_MARKER = "<!-- generated: end -->"

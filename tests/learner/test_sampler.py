@@ -353,6 +353,10 @@ def test_weights_dict_round_trip_and_unknown_keys():
         ("event_window", -0.1, "event_window must be >= 0, got event_window=-0.1"),
         ("recency_half_life", -2.0, "recency_half_life must be >= 0, got recency_half_life=-2.0"),
         ("approach", "1", "approach must be a number, got approach='1'"),
+        # Finite but huge: 1e308 crash-looped the trainer in every later session.
+        ("approach", 1e308, "approach must be <= 1000, got approach=1e+308"),
+        ("recede", 10**400, "recede must be finite, got recede=an integer of 1329 bits"),
+        ("event_window", 11.0, "event_window must be <= 10, got event_window=11.0"),
     ],
 )
 def test_bad_weights_are_rejected_naming_the_term(term, value, message):
