@@ -15,7 +15,6 @@ the opponent keeps its last good model meanwhile.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import multiprocessing as mp
 import os
@@ -30,6 +29,7 @@ from game.engine import DEFAULT_PARAMS, Params, State
 from game.files import atomic_write
 from game.mirror_opponent import GateStats, MirrorOpponent, ModelGate
 from learner.config import TrainerConfig
+from learner.mirror import MirrorFiles
 from learner.sampler import RelevanceWeights
 
 log = logging.getLogger(__name__)
@@ -71,32 +71,6 @@ CONTROL_SCHEMAS: list[dict] = [
         "additionalProperties": False,
     },
 ]
-
-
-class MirrorFiles:
-    """The learner's files in a player's profile folder (``players/NAME/mirror/``)."""
-
-    def __init__(self, profile_folder: Path) -> None:
-        self.folder = profile_folder / "mirror"
-        self.model = self.folder / "model.onnx"  # the latest model the gate accepted
-        self.checkpoint = self.folder / "checkpoint.pt"  # the trainer's weights and optimizer
-        self.settings = self.folder / "settings.json"  # architecture, sampler weights, on/off
-
-    def load_settings(self) -> dict:
-        try:
-            settings = json.loads(self.settings.read_text())
-            return settings if isinstance(settings, dict) else {}
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable %s (%s); using defaults", self.settings, exc)
-            return {}
-
-    def save_settings(self, settings: dict) -> None:
-        try:
-            atomic_write(self.settings, json.dumps(settings, indent=2).encode())
-        except OSError as exc:
-            log.error("could not save learner settings: %s", exc.strerror or exc)
 
 
 # -- the trainer process ------------------------------------------------------------------

@@ -1,0 +1,234 @@
+"""Mirrors: the one place a mirror is made, read from a file, named in a profile and shared.
+
+A mirror is the game's opponent runtime (``game.mirror_opponent.MirrorOpponent``) fed by
+this package's feature builder, with a ``ModelGate`` in front of it. ``make_mirror`` builds
+one that learns (the gate admits the trainer's candidates); ``fixed_mirror`` one that plays a
+single model forever (a ghost, a clone in a benchmark, a Gymnasium opponent).
+
+A model file is data from anywhere, so ``load_model`` runs the gate's own checks on it and
+refuses with a one-line reason (``MirrorError``). In a profile (``players/NAME/``), the
+player's own mirror lives in ``mirror/`` (``MirrorFiles``) and imported ones in
+``mirrors/NAME.onnx``; ``resolve`` turns what a user types ('mine', a name, a path) into a file.
+
+Importing this module loads neither onnxruntime nor onnx (``main.py`` imports it for its
+error type); they load when a mirror is made or a model read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from game.engine import DEFAULT_PARAMS, Params, View
+from game.files import atomic_write
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from game.mirror_opponent import MirrorOpponent, Model, ModelGate
+    from game.profiles import Profile
+
+log = logging.getLogger(__name__)
+
+ObserveFactory = Callable[[], Callable[[View], "np.ndarray"]]
+
+
+class MirrorError(ValueError):
+    """A mirror that cannot be used or shared; the message says why in one line."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message  # the bare reason, without the file's name
+
+
+class MirrorFiles:
+    """The learner's files in a player's profile folder (``players/NAME/mirror/``)."""
+
+    def __init__(self, profile_folder: Path) -> None:
+        self.folder = profile_folder / "mirror"
+        self.model = self.folder / "model.onnx"  # the latest model the gate accepted
+        self.checkpoint = self.folder / "checkpoint.pt"  # the trainer's weights and optimizer
+        self.settings = self.folder / "settings.json"  # architecture, sampler weights, on/off
+
+    def load_settings(self) -> dict:
+        try:
+            settings = json.loads(self.settings.read_text())
+            return settings if isinstance(settings, dict) else {}
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable %s (%s); using defaults", self.settings, exc)
+            return {}
+
+    def save_settings(self, settings: dict) -> None:
+        try:
+            atomic_write(self.settings, json.dumps(settings, indent=2).encode())
+        except OSError as exc:
+            log.error("could not save learner settings: %s", exc.strerror or exc)
+
+
+# -- making mirrors ---------------------------------------------------------------------------
+
+
+def _features(params: Params) -> ObserveFactory:
+    from learner.features import ObservationBuilder
+
+    return lambda: ObservationBuilder(params).push
+
+
+def make_mirror(
+    params: Params = DEFAULT_PARAMS,
+    name: str = "mirror",
+    save_path: Path | None = None,
+    observe_factory: ObserveFactory | None = None,
+) -> tuple[MirrorOpponent, ModelGate]:
+    """An opponent that plays scripted until its gate accepts a model (saved to ``save_path``)."""
+    from game.mirror_opponent import MirrorOpponent, ModelGate
+
+    opponent = MirrorOpponent(observe_factory=observe_factory or _features(params), name=name)
+    return opponent, ModelGate(opponent, save_path=save_path)
+
+
+def fixed_mirror(
+    model: Model,
+    params: Params = DEFAULT_PARAMS,
+    name: str = "mirror",
+    observe_factory: ObserveFactory | None = None,
+) -> MirrorOpponent:
+    """An opponent that plays ``model`` (already checked) from its first ``act`` and never
+    learns: a ghost, a clone in a benchmark, an environment's opponent."""
+    opponent, _ = make_mirror(params, name, observe_factory=observe_factory)
+    opponent.offer(model)
+    return opponent
+
+
+# -- model files ------------------------------------------------------------------------------
+
+
+def read_model_bytes(path: Path) -> bytes:
+    """The one place a model file is read."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise MirrorError(f"cannot read model {path}: {exc.strerror or exc}") from None
+
+
+def load_model(path: Path) -> Model:
+    """A model file checked as the game checks every candidate; ``MirrorError`` says why not."""
+    from game.mirror_opponent import CandidateRejected, Model, check_candidate
+
+    path = Path(path)
+    data = read_model_bytes(path)
+    try:
+        session, metadata = check_candidate(data)
+        version = int(metadata.get("model_version", "0") or 0)
+    except CandidateRejected as exc:
+        raise MirrorError(f"model {path.name} cannot play: {exc}", str(exc)) from None
+    except ValueError:
+        reason = f"model_version {metadata.get('model_version')!r} is not a number"
+        raise MirrorError(f"model {path.name} cannot play: {reason}", reason) from None
+    return Model(session, version, metadata, data)
+
+
+# -- mirrors in a profile ---------------------------------------------------------------------
+
+
+def shared_folder(profile: Profile) -> Path:
+    """Where imported mirrors live: ``players/NAME/mirrors/``."""
+    return profile.folder / "mirrors"
+
+
+def _check_name(name: str) -> str:
+    from game.profiles import check_player_name
+
+    try:
+        return check_player_name(name, "mirror name")  # it becomes a file name
+    except ValueError as exc:
+        raise MirrorError(str(exc)) from None
+
+
+def resolve(profile: Profile, spec: str) -> Path:
+    """The file ``spec`` names: 'mine' (the player's own), an imported mirror's name, or a
+    path to an .onnx file (anything ending in .onnx or holding a '/')."""
+    if spec == "mine":
+        return MirrorFiles(profile.folder).model
+    if spec.endswith(".onnx") or "/" in spec:
+        return Path(spec)
+    return shared_folder(profile) / f"{_check_name(spec)}.onnx"
+
+
+def ghost(profile: Profile, spec: str, params: Params = DEFAULT_PARAMS) -> MirrorOpponent:
+    """A saved mirror that plays with learning off (``play --ghost`` / ``--left-mirror``)."""
+    path = resolve(profile, spec)
+    if not path.exists():
+        raise MirrorError(f"no mirror {spec!r} ({path} does not exist; see 'mirror list')")
+    name = f"ghost of {path.stem if spec != 'mine' else 'you'}"
+    return fixed_mirror(load_model(path), params, name)
+
+
+def export_mirror(profile: Profile, out: Path) -> Model:
+    """Write the player's own mirror to ``out`` (one ONNX file carrying its metadata)."""
+    own = MirrorFiles(profile.folder).model
+    if not own.exists():
+        raise MirrorError(f"{profile.player!r} has no mirror yet: play a while first")
+    model = load_model(own)
+    try:
+        atomic_write(out, model.onnx_bytes)
+    except OSError as exc:
+        raise MirrorError(str(exc)) from None
+    return model
+
+
+def import_mirror(profile: Profile, file: Path, name: str) -> Model:
+    """Check ``file`` as the game would and keep it as ``mirrors/NAME.onnx``."""
+    try:
+        _check_name(name)
+        model = load_model(file)
+    except MirrorError as exc:
+        raise MirrorError(f"refused: {exc}", exc.reason) from None
+    target = shared_folder(profile) / f"{name}.onnx"
+    if target.exists():
+        raise MirrorError(f"a mirror named {name!r} exists; pick another --name")
+    atomic_write(target, model.onnx_bytes)
+    return model
+
+
+@dataclass
+class MirrorRow:
+    """One line of ``mirror list``: a mirror's name and file, its model or why it is unusable."""
+
+    name: str
+    path: Path
+    model: Model | None = None
+    problem: str | None = None  # None with no model: the file does not exist (yet)
+
+
+def list_mirrors(profile: Profile) -> list[MirrorRow]:
+    """The player's own mirror ('mine'), then the imported ones by name."""
+    shared = sorted(shared_folder(profile).glob("*.onnx"))
+    rows = [MirrorRow("mine", MirrorFiles(profile.folder).model)]
+    rows += [MirrorRow(path.stem, path) for path in shared]
+    for row in rows:
+        if row.path.exists():
+            try:
+                row.model = load_model(row.path)
+            except MirrorError as exc:
+                row.problem = str(exc)
+    return rows
+
+
+def format_row(row: MirrorRow) -> str:
+    if row.problem is not None:
+        return f"{row.name:16s} unusable: {row.problem}"
+    if row.model is None:
+        return f"{row.name:16s} (none yet)"
+    meta = row.model.metadata
+    return (
+        f"{row.name:16s} v{row.model.version:<5} {meta.get('architecture', '?'):12s} "
+        f"agreement {meta.get('validation_agreement') or '?'}  "
+        f"{meta.get('training_frames', '?')} frames"
+    )
