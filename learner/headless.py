@@ -17,7 +17,7 @@ from game.engine import DEFAULT_PARAMS, Params
 from game.mirror_opponent import MirrorOpponent, Model, ModelGate
 from game.opponent import Opponent
 from game.session import Session, SimClock
-from learner.features import ObservationBuilder
+from learner.mirror import make_mirror
 from learner.sampler import RelevanceWeights
 from learner.trainer import MirrorTrainer, TrainerConfig
 
@@ -56,8 +56,7 @@ def simulate(
     learns and plays the right side. Evaluates every ``evaluate_every`` simulated seconds."""
     config = config or TrainerConfig(seed=seed)
     trainer = MirrorTrainer(config, weights, params)
-    opponent = MirrorOpponent(observe_factory=lambda: ObservationBuilder(params).push)
-    gate = ModelGate(opponent)
+    opponent, gate = make_mirror(params)
     session = Session(opponent, params=params, seed=seed, left_driver=persona, strict=True)
     session.frame_sinks.append(TrainerSink(trainer))
     result = SimulationResult(trainer, opponent, gate)

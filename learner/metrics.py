@@ -2,9 +2,11 @@
 
 ``held_out_play`` lets a player (persona) play on its own and keeps, for every tick, the
 observation window it saw and the command it gave: the clone is scored on exactly that
-history. ``style`` measures how a driver plays (hit rate, rally length, where it meets the
-ball, how fast it moves, how soon it reacts) against a fixed scripted opponent, so the
-persona's and the clone's figures are comparable.
+history. ``agreement`` is the one measure of copying: the share of ticks where the model's
+command is within ``AGREEMENT_TOLERANCE`` of the player's. ``style`` measures how a driver
+plays (hit rate, rally length, where it meets the ball, how fast it moves, how soon it
+reacts) against a fixed scripted opponent, so the persona's and the clone's figures are
+comparable.
 """
 
 from __future__ import annotations
@@ -16,11 +18,24 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from game.engine import DEFAULT_PARAMS, LEFT, Params, view
-from game.mirror_opponent import MirrorOpponent, Model, commands_from_logits
+from game.mirror_opponent import Model, agreement, commands_from_logits
 from game.opponent import Opponent, ScriptedOpponent
 from game.session import Session, SimClock
 from learner.features import ObservationBuilder
 from models.contract import AGREEMENT_TOLERANCE, FEATURE_NAMES, INPUT_NAME, OUTPUT_NAME
+
+__all__ = [  # agreement is game.mirror_opponent's (the gate scores candidates with it)
+    "HeldOut",
+    "StyleRecorder",
+    "Watcher",
+    "agreeing",
+    "agreement",
+    "agreement_on",
+    "compare_styles",
+    "held_out_play",
+    "model_commands",
+    "style",
+]
 
 _APPROACHING = FEATURE_NAMES.index("approaching")
 REACTION_THRESHOLD = 0.2  # a command change this large counts as reacting
@@ -33,7 +48,7 @@ class HeldOut:
     approach: np.ndarray  # (N,) bool: the ball was coming toward the player
 
 
-class _Watcher:
+class Watcher:
     """Frame sink that keeps the left player's observation windows and commands."""
 
     def __init__(self, params: Params) -> None:
@@ -48,6 +63,12 @@ class _Watcher:
         self.obs.append(self.builder.push(view(before, LEFT, self.params)))
         self.commands.append(left_cmd)
 
+    def held_out(self) -> HeldOut:
+        """What was watched, as held-out play to score a clone on."""
+        obs = np.stack(self.obs)
+        commands = np.asarray(self.commands, dtype=np.float32)
+        return HeldOut(obs, commands, obs[:, -1, _APPROACHING] > 0.5)
+
 
 def held_out_play(
     persona: Opponent,
@@ -60,13 +81,10 @@ def held_out_play(
     session = Session(
         opponent or ScriptedOpponent(), params=params, seed=seed, left_driver=persona, strict=True
     )
-    watcher = _Watcher(params)
+    watcher = Watcher(params)
     session.frame_sinks.append(watcher)
     _play(session, seconds, seed)
-    obs = np.stack(watcher.obs)
-    return HeldOut(
-        obs, np.asarray(watcher.commands, dtype=np.float32), obs[:, -1, _APPROACHING] > 0.5
-    )
+    return watcher.held_out()
 
 
 def _play(session: Session, seconds: float, seed: int) -> None:
@@ -89,15 +107,23 @@ def model_commands(model: Model, obs: np.ndarray) -> np.ndarray:
     return np.concatenate(commands)
 
 
+def agreeing(commands: np.ndarray, player_commands: np.ndarray) -> np.ndarray:
+    """Per tick: does the command agree with the player's (the ticks ``agreement`` counts)?"""
+    return np.abs(commands - player_commands) <= AGREEMENT_TOLERANCE
+
+
 def agreement_on(model: Model, heldout: HeldOut) -> tuple[float, float]:
-    """(agreement, approach agreement) of a model on a player's held-out play."""
-    agree = np.abs(model_commands(model, heldout.obs) - heldout.commands) <= AGREEMENT_TOLERANCE
-    approach = float(agree[heldout.approach].mean()) if heldout.approach.any() else math.nan
-    return float(agree.mean()), approach
+    """(agreement, approach agreement) of a model on a player's held-out play (NaN: none)."""
+    commands = model_commands(model, heldout.obs)
+    approach = heldout.approach
+    return (
+        agreement(commands, heldout.commands),
+        agreement(commands[approach], heldout.commands[approach]),
+    )
 
 
 @dataclass
-class _StyleRecorder:
+class StyleRecorder:
     """Frame sink gathering the left side's style figures."""
 
     hits: int = 0
@@ -147,17 +173,10 @@ class _StyleRecorder:
 def style(driver: Opponent, seconds: float, seed: int, params: Params = DEFAULT_PARAMS) -> dict:
     """Style figures of ``driver`` playing the left side against the scripted opponent."""
     session = Session(ScriptedOpponent(), params=params, seed=seed, left_driver=driver, strict=True)
-    recorder = _StyleRecorder()
+    recorder = StyleRecorder()
     session.frame_sinks.append(recorder)
     _play(session, seconds, seed)
     return recorder.figures()
-
-
-def clone_driver(model: Model, params: Params = DEFAULT_PARAMS) -> MirrorOpponent:
-    """A model playing a side through the same runtime as the live opponent."""
-    driver = MirrorOpponent(observe_factory=lambda: ObservationBuilder(params).push)
-    driver.offer(model)
-    return driver
 
 
 def compare_styles(persona: dict, clone: dict) -> dict:

@@ -109,29 +109,19 @@ def fixed_mirror(
 # -- model files ------------------------------------------------------------------------------
 
 
-def read_model_bytes(path: Path) -> bytes:
-    """The one place a model file is read."""
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise MirrorError(f"cannot read model {path}: {exc.strerror or exc}") from None
-
-
 def load_model(path: Path) -> Model:
-    """A model file checked as the game checks every candidate; ``MirrorError`` says why not."""
-    from game.mirror_opponent import CandidateRejected, Model, check_candidate
+    """A model file read within the game's size limit and checked as the game checks every
+    candidate (``game.mirror_opponent``); ``MirrorError`` says why not in one line."""
+    from game.mirror_opponent import CandidateRejected, Model, check_candidate, read_model_file
 
     path = Path(path)
-    data = read_model_bytes(path)
     try:
+        data = read_model_file(path)
         session, metadata = check_candidate(data)
-        version = int(metadata.get("model_version", "0") or 0)
     except CandidateRejected as exc:
         raise MirrorError(f"model {path.name} cannot play: {exc}", str(exc)) from None
-    except ValueError:
-        reason = f"model_version {metadata.get('model_version')!r} is not a number"
-        raise MirrorError(f"model {path.name} cannot play: {reason}", reason) from None
-    return Model(session, version, metadata, data)
+    # check_candidate range-checked model_version when present.
+    return Model(session, int(metadata.get("model_version") or 0), metadata, data)
 
 
 # -- mirrors in a profile ---------------------------------------------------------------------

@@ -15,13 +15,8 @@ import numpy as np
 
 from game.personas import BUILT_IN, load_persona
 from learner.config import TrainerConfig
-from learner.metrics import (
-    agreement_on,
-    clone_driver,
-    compare_styles,
-    held_out_play,
-    style,
-)
+from learner.metrics import agreement_on, compare_styles, held_out_play, style
+from learner.mirror import fixed_mirror
 from learner.sampler import RelevanceWeights
 
 LEVELS = ("0.8", "0.9", "0.95")
@@ -29,7 +24,8 @@ HELD_OUT_SECONDS = 60.0
 STYLE_SECONDS = 300.0
 
 
-def _weights(sampler: str) -> RelevanceWeights:
+def sampler_weights(sampler: str) -> RelevanceWeights:
+    """The weights a named sampler draws with: the relevance defaults, or uniform."""
     if sampler == "relevance":
         return RelevanceWeights()
     if sampler == "uniform":
@@ -80,7 +76,7 @@ def train_clone(
         persona,
         minutes,
         TrainerConfig(architecture=model, seed=seed),
-        _weights(sampler),
+        sampler_weights(sampler),
         seed=seed,
         evaluate_every=evaluate_every,
         on_evaluation=_progress(label or spec, minutes),
@@ -114,11 +110,11 @@ def fidelity(spec: str, model: str, sampler: str, minutes: float, seed: int) -> 
             load_persona(spec, seed + 1000),
             HELD_OUT_SECONDS,
             seed + 1000,
-            opponent=clone_driver(run.model),
+            opponent=fixed_mirror(run.model),
         )
         result["agreement"], result["approach_agreement"] = agreement_on(run.model, heldout)
         persona_style = style(load_persona(spec, seed + 2000), STYLE_SECONDS, seed + 2000)
-        clone_style = style(clone_driver(run.model), STYLE_SECONDS, seed + 2000)
+        clone_style = style(fixed_mirror(run.model), STYLE_SECONDS, seed + 2000)
         result["style"] = compare_styles(persona_style, clone_style)
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
     result["speed_vs_real_time"] = round(minutes * 60 / run.wall_seconds, 1)

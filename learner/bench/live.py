@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 
 from game.engine import Params
-from game.mirror_opponent import MirrorOpponent, ModelGate
+from game.mirror_opponent import MirrorOpponent
 from game.personas import load_persona
 from game.server import ServerConfig, create_app
 from game.session import Session
 from learner.bench.loop import lateness_summary, machine_description, serve_with_client
-from learner.features import ObservationBuilder
-from learner.live import LiveLearner, MirrorFiles
+from learner.live import LiveLearner
+from learner.mirror import MirrorFiles, make_mirror
 from learner.trainer import TrainerConfig
 
 
@@ -64,11 +64,13 @@ def _percentiles_us(samples: list[float]) -> dict:
     }
 
 
-async def _run(persona_spec: str, architecture: str, minutes: float, folder: Path) -> dict:
+async def play_while_training(
+    persona_spec: str, architecture: str, minutes: float, folder: Path
+) -> dict:
+    """``minutes`` of live play while the trainer learns flat out; the figures as a dict."""
     params = Params(points_to_win=1_000_000)  # one long match: nothing restarts mid-run
-    mirror = MirrorOpponent(observe_factory=lambda: ObservationBuilder(params).push)
+    mirror, gate = make_mirror(params)
     opponent = TimedOpponent(mirror)
-    gate = ModelGate(mirror)
     learner = LiveLearner(
         mirror,
         gate,
@@ -171,7 +173,7 @@ def bench_live(persona: str, model: str, minutes: float, json_path: Path | None)
         f"flat out, one WebSocket client ({machine_description()})"
     )
     with tempfile.TemporaryDirectory(prefix="mirror-pong-bench-") as folder:
-        result = asyncio.run(_run(persona, model, minutes, Path(folder)))
+        result = asyncio.run(play_while_training(persona, model, minutes, Path(folder)))
     late = result["tick_lateness_while_training"]
     decision = result["decision_latency"]["mirror"]
     swap = result["hot_swap_ms"]

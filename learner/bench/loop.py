@@ -61,7 +61,8 @@ async def serve_with_client(app: web.Application, seconds: float):
     return runner, client
 
 
-async def _measure(seconds: float) -> dict:
+async def measure_lateness(seconds: float) -> dict:
+    """Tick lateness over ``seconds`` of the loop serving one client (scripted opponent)."""
     session = Session(ScriptedOpponent(), seed=1)
     runner, client = await serve_with_client(create_app(ServerConfig(), session), seconds + 2.0)
     await asyncio.sleep(1.0)  # let the client connect and settle before measuring
@@ -84,7 +85,7 @@ def bench_loop(seconds: float = 60.0, json_path: Path | None = None) -> int:
         f"Session loop at 60 Hz serving one WebSocket client for {seconds:.0f} s "
         f"({machine_description()})"
     )
-    result = asyncio.run(_measure(seconds))
+    result = asyncio.run(measure_lateness(seconds))
     result["machine"] = machine_description()
     print(
         f"tick lateness over {result['ticks']} ticks: median {result['median_ms']:.3f} ms, "

@@ -106,14 +106,14 @@ def _ms(seconds: list[float]) -> dict:
 
 def measure_tick_lateness(seconds: float, persona: str = "chaser", model: str = "mlp") -> dict:
     """The loop idle, then with the trainer flat out, ``seconds`` each (real clock)."""
-    from learner.bench.live import _run
-    from learner.bench.loop import _measure
+    from learner.bench.live import play_while_training
+    from learner.bench.loop import measure_lateness
 
     print(f"(a) tick lateness at 60 Hz, idle, {seconds:g} s …", flush=True)
-    idle = asyncio.run(_measure(seconds))
+    idle = asyncio.run(measure_lateness(seconds))
     print(f"(a) tick lateness at 60 Hz, {model} trainer flat out, {seconds:g} s …", flush=True)
     with tempfile.TemporaryDirectory(prefix="mirror-pong-perf-") as folder:
-        live = asyncio.run(_run(persona, model, seconds / 60.0, Path(folder)))
+        live = asyncio.run(play_while_training(persona, model, seconds / 60.0, Path(folder)))
     training = dict(live["tick_lateness_while_training"])
     return {
         "idle": idle,
@@ -160,11 +160,9 @@ def _exported(architecture: str):
 
 
 def _mirror(onnx_bytes: bytes | None = None):
-    from game.mirror_opponent import MirrorOpponent, ModelGate
-    from learner.features import ObservationBuilder
+    from learner.mirror import make_mirror
 
-    mirror = MirrorOpponent(observe_factory=lambda: ObservationBuilder().push)
-    gate = ModelGate(mirror)
+    mirror, gate = make_mirror()
     if onnx_bytes is not None and gate.consider(onnx_bytes, 1) is None:
         raise RuntimeError(f"the benchmark model was refused: {gate.stats.last_rejection}")
     return mirror, gate

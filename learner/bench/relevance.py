@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 from game.personas import BUILT_IN, PersonaError, load_persona
-from learner.bench.learning import _weights, train_clone
+from learner.bench.learning import sampler_weights, train_clone
 from learner.config import TrainerConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -221,7 +221,7 @@ def experiment(
         "level": LEVEL,
         "metric": "approach_agreement",
         "target_ratio": TARGET_RATIO,
-        "weights": {s: _weights(s).to_dict() for s in SAMPLERS},
+        "weights": {s: sampler_weights(s).to_dict() for s in SAMPLERS},
         "trainer": {name: getattr(TrainerConfig(), name) for name in TRAINER_FIELDS},
         "censoring": "minutes_to_0.9 is null when the run never reached the level within "
         "'minutes' (right-censored: the true time is more than 'minutes'); a median that "

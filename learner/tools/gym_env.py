@@ -44,28 +44,21 @@ RENDER_SIZE = (480, 330)  # pixels (width, height) of an rgb_array frame
 ObserveFactory = Callable[[], Callable[[View], np.ndarray]]
 
 
-def _default_observe_factory(params: Params) -> ObserveFactory:
-    """The mirror's own feature builder, imported only when an ONNX opponent is asked for."""
-    from learner.features import ObservationBuilder
-
-    return lambda: ObservationBuilder(params).push
-
-
 def load_onnx_opponent(
     path: str | Path, params: Params = DEFAULT_PARAMS, observe_factory: ObserveFactory | None = None
 ):
     """A ``MirrorOpponent`` playing the model in ``path``, after the game's candidate checks."""
-    from game.mirror_opponent import MirrorOpponent, ModelGate
+    from learner.mirror import MirrorError, fixed_mirror, load_model
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"opponent model {str(path)!r}: no such file")
-    factory = observe_factory or _default_observe_factory(params)
-    mirror = MirrorOpponent(observe_factory=factory)
-    gate = ModelGate(mirror)
-    if gate.consider(path.read_bytes(), version=1) is None:
-        raise ValueError(f"opponent model {str(path)!r} was refused: {gate.stats.last_rejection}")
-    return mirror  # the model is offered: it plays from the first act() on
+    try:
+        model = load_model(path)
+    except MirrorError as exc:
+        raise ValueError(f"opponent model {str(path)!r} was refused: {exc.reason}") from None
+    # The model is offered: it plays from the first act() on.
+    return fixed_mirror(model, params, observe_factory=observe_factory)
 
 
 def make_opponent(

@@ -16,7 +16,7 @@ from game.opponent import ScriptedOpponent
 from game.recording import Recording
 from game.replay import ticks
 from learner.features import ObservationBuilder
-from learner.metrics import _StyleRecorder, _Watcher
+from learner.metrics import StyleRecorder, Watcher, agreeing, agreement, model_commands
 from learner.sampler import (
     PHASE_APPROACH,
     PHASE_RECEDE,
@@ -24,7 +24,7 @@ from learner.sampler import (
     RelevanceWeights,
     relevance_weight,
 )
-from models.contract import AGREEMENT_TOLERANCE, FEATURE_NAMES, INPUT_NAME, OUTPUT_NAME
+from models.contract import FEATURE_NAMES, INPUT_NAME, OUTPUT_NAME
 
 _APPROACHING = FEATURE_NAMES.index("approaching")
 _SERVING = FEATURE_NAMES.index("serving")
@@ -34,7 +34,7 @@ _TIME_TO_REACH = FEATURE_NAMES.index("time_to_reach")
 def player_windows(recording: Recording) -> tuple[np.ndarray, list, list]:
     """The player's observation window before every tick, the 'before' states, and each
     tick's events."""
-    watcher = _Watcher(recording.params)
+    watcher = Watcher(recording.params)
     befores, events_per_tick = [], []
     for before, record, events in ticks(recording):
         watcher.on_tick(before, record.left_cmd, record.right_cmd, record.state, events)
@@ -42,14 +42,6 @@ def player_windows(recording: Recording) -> tuple[np.ndarray, list, list]:
         events_per_tick.append(events)
     windows = np.stack(watcher.obs) if watcher.obs else np.zeros((0, 16, 12), np.float32)
     return windows, befores, events_per_tick
-
-
-def _run(model: Model, obs: np.ndarray) -> np.ndarray:
-    out = []
-    for start in range(0, len(obs), 4096):
-        (logits,) = model.session.run([OUTPUT_NAME], {INPUT_NAME: obs[start : start + 4096]})
-        out.append(commands_from_logits(logits))
-    return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
 def ghost_path(recording: Recording, befores: list, model: Model) -> np.ndarray:
@@ -105,16 +97,18 @@ def analyze(recording: Recording, model: Model | None, weights: RelevanceWeights
     }
     if model is None or not len(windows):
         return result
-    agree = np.abs(_run(model, windows) - commands) <= AGREEMENT_TOLERANCE
+    model_cmds = model_commands(model, windows)
     result.update(
         model={
             "version": model.version,
             "architecture": model.metadata.get("architecture"),
         },
         ghost_y=[round(float(y), 5) for y in ghost_path(recording, befores, model)],
-        disagree=[0 if a else 1 for a in agree],
-        agreement=float(agree.mean()),
-        approach_agreement=float(agree[approach].mean()) if approach.any() else None,
+        disagree=[0 if a else 1 for a in agreeing(model_cmds, commands)],
+        agreement=agreement(model_cmds, commands),
+        approach_agreement=agreement(model_cmds[approach], commands[approach])
+        if approach.any()
+        else None,
     )
     return result
 
@@ -124,13 +118,14 @@ def resimulate(recording: Recording, model: Model) -> dict:
     the player's own. The right side is the scripted opponent again if it was the recorded
     one (it reacts to the new game as it did to the old); otherwise the recorded right
     commands are replayed, which no longer answer the ball once play diverges."""
-    from learner.metrics import clone_driver, compare_styles
+    from learner.metrics import compare_styles
+    from learner.mirror import fixed_mirror
 
     params = recording.params
-    player, clone = _StyleRecorder(), _StyleRecorder()
+    player, clone = StyleRecorder(), StyleRecorder()
     for before, record, events in ticks(recording):
         player.on_tick(before, record.left_cmd, record.right_cmd, record.state, events)
-    driver = clone_driver(model, params)
+    driver = fixed_mirror(model, params)
     driver.reset(recording.seed)
     opponent = ScriptedOpponent() if recording.header.get("opponent") == "scripted" else None
     state = new_match(recording.seed, params)

@@ -18,18 +18,16 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import optuna
 import torch
 
 from game.files import atomic_write
 from game.recording import Recording, RecordingError, read_recording
 from game.replay import ticks
-from learner.metrics import HeldOut, _Watcher
+from learner.metrics import HeldOut, Watcher, agreement
 from learner.recordings import TrainingError, find_recordings
 from learner.sampler import RelevanceWeights
 from learner.trainer import MirrorTrainer, TrainerConfig
-from models.contract import AGREEMENT_TOLERANCE, FEATURE_NAMES
 
 OBJECTIVE = "approach agreement on validation recordings"
 
@@ -50,13 +48,11 @@ def _ticks(recording: Recording) -> list:
 
 
 def _held_out(recordings: list[Recording]) -> HeldOut:
-    watcher = _Watcher(recordings[0].params)
+    watcher = Watcher(recordings[0].params)
     for recording in recordings:
         for before, record, events in ticks(recording):
             watcher.on_tick(before, record.left_cmd, record.right_cmd, record.state, events)
-    obs = np.stack(watcher.obs)
-    approaching = obs[:, -1, FEATURE_NAMES.index("approaching")] > 0.5
-    return HeldOut(obs, np.asarray(watcher.commands, dtype=np.float32), approaching)
+    return watcher.held_out()
 
 
 def load_tuning_data(sources: list[Path]) -> TuningData:
@@ -98,9 +94,8 @@ def suggest_weights(trial: optuna.Trial) -> RelevanceWeights:
 
 
 def _score(trainer: MirrorTrainer, validation: HeldOut) -> float:
-    commands = trainer.predict(validation.obs)
-    agree = np.abs(commands - validation.commands) <= AGREEMENT_TOLERANCE
-    return float(agree[validation.approach].mean()) if validation.approach.any() else math.nan
+    approach = validation.approach
+    return agreement(trainer.predict(validation.obs)[approach], validation.commands[approach])
 
 
 def make_objective(data: TuningData, steps: int, architecture: str, seed: int, report_every: int):
