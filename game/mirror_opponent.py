@@ -4,15 +4,25 @@
 through ``ModelGate.consider``, which runs off the tick path (in a background thread) and
 refuses a candidate that fails any check:
 
-1. it parses and passes the ONNX checker;
-2. its input and output names and shapes are the contract's (``models.contract``);
-3. its metadata names this contract version;
-4. on probe inputs (ordinary and extreme) every output is finite;
-5. on the held-out frames that came with it, it agrees with the player at least as often
+1. it is at most ``MAX_MODEL_BYTES`` (checked before parsing), parses and passes the ONNX
+   checker;
+2. it is inert data (a model may come from someone else, DESIGN.md): only the operators the
+   mirror architectures export (``ALLOWED_OPS``, default domain), no control flow, functions,
+   subgraphs, external or sparse data; at most ``MAX_NODES`` nodes and ``MAX_TENSOR_ELEMENTS``
+   per weight; no tensor's size may depend on the observation's values, so the time a model
+   takes is the same on every tick and the probe below measures it;
+3. its input and output names and shapes are the contract's (``models.contract``);
+4. its metadata names this contract version, and its numbers are in range;
+5. on probe inputs (ordinary and extreme) every output is finite, within ``PROBE_DEADLINE``;
+6. on the held-out frames that came with it, it agrees with the player at least as often
    as the current model does.
 
 A rejected candidate is counted and logged with its reason and the current model stays.
 Until the first model is accepted the opponent plays a scripted fallback.
+
+While it plays, every inference has a deadline (``INFERENCE_DEADLINE``): a watchdog thread
+sets the run's ``terminate`` flag when it is overdue, and a model that misses its deadline or
+fails is dropped for the last good one (or the scripted fallback), with one log line.
 
 The game knows nothing about features: the feature builder is handed in (``observe``), as
 DESIGN.md's one-way imports require.
@@ -21,7 +31,11 @@ DESIGN.md's one-way imports require.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,8 +63,70 @@ log = logging.getLogger(__name__)
 _BINS = np.asarray(COMMAND_BINS, dtype=np.float32)
 
 
+# Bounds on a model from outside. The real mirrors are far inside them: the default MLP is
+# 37 KB, 25 nodes, 4,096-element weights; a 4-layer d=64 transformer 0.9 MB, 415 nodes.
+MAX_MODEL_BYTES = 8 << 20
+MAX_NODES = 4000
+MAX_TENSOR_ELEMENTS = 1 << 20  # per weight or constant
+MAX_MODEL_VERSION = (1 << 31) - 1  # recordings store the version as a signed 32-bit int
+
+# Every operator the exported MLP and tiny transformer use (any config, full trace or
+# FastExporter), found by exporting them; nothing else may run in the game process.
+ALLOWED_OPS = frozenset(
+    {
+        "Add", "Cast", "Concat", "Constant", "Div", "Erf", "Flatten", "Gather", "Gemm",
+        "Identity", "LayerNormalization", "MatMul", "Mul", "Not", "Range", "Reshape",
+        "Shape", "Slice", "Softmax", "Split", "Transpose", "Unsqueeze", "Where",
+    }
+)  # fmt: skip
+# Inputs (by position) of allowed operators that set the size of their output: they must
+# not depend on the observation's values, or a model could work harder only when the ball
+# comes (Range(0, f(obs)) allocates and fills as much as it is told).
+_SIZE_INPUTS = {"Range": (0, 1, 2), "Reshape": (1,), "Slice": (1, 2, 3, 4), "Split": (1,),
+                "Unsqueeze": (1,)}  # fmt: skip
+_DEFAULT_DOMAINS = {"", "ai.onnx"}
+
+# A tick lasts 16.7 ms and a model's run normally takes 20-400 us: one that has run for
+# INFERENCE_DEADLINE is stopped and dropped. The gate's checks run off the tick path, on
+# bigger batches, and get longer.
+INFERENCE_DEADLINE = 0.020
+PROBE_DEADLINE = 1.0
+HELDOUT_DEADLINE = 5.0
+_PLAY_BUDGET = INFERENCE_DEADLINE / 4  # a probe row may take at most this at import
+
+
 class CandidateRejected(Exception):
     """A model that must not play; the message says why."""
+
+
+def read_model_file(path: str | os.PathLike) -> bytes:
+    """The bytes of a model file from anywhere (a shared mirror, the profile's own), read
+    only if it is a regular file of at most ``MAX_MODEL_BYTES``; CandidateRejected (one
+    line) otherwise. Check the bytes with ``check_candidate`` before use."""
+    try:
+        # O_NONBLOCK: a FIFO put where a model should be must not hang the open.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise CandidateRejected(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CandidateRejected(f"{path} is not a regular file")
+        if info.st_size > MAX_MODEL_BYTES:
+            raise CandidateRejected(_too_big(info.st_size))
+        with os.fdopen(os.dup(fd), "rb") as file:
+            data = file.read(MAX_MODEL_BYTES + 1)  # a file growing meanwhile is still bounded
+    except OSError as exc:
+        raise CandidateRejected(f"cannot read {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_MODEL_BYTES:
+        raise CandidateRejected(_too_big(len(data)))
+    return data
+
+
+def _too_big(size: int) -> str:
+    return f"model is {size} bytes, over the {MAX_MODEL_BYTES}-byte limit"
 
 
 @dataclass
@@ -122,14 +198,22 @@ def _no_pause() -> None:
 def check_candidate(
     onnx_bytes: bytes, between_ticks: Callable[[], None] = _no_pause
 ) -> tuple[ort.InferenceSession, dict[str, str]]:
-    """Checks 1-4; returns a ready session and the model's metadata, or raises.
+    """Checks 1-5; returns a ready session and the model's metadata, or raises.
 
     ``between_ticks`` is called before each heavy step: the ONNX checker and building a
     session run in C++ holding the GIL for milliseconds, so the gate starts each one just
     after a tick, when the session loop has the most time before it needs the GIL again."""
+    if len(onnx_bytes) > MAX_MODEL_BYTES:
+        raise CandidateRejected(_too_big(len(onnx_bytes)))
     between_ticks()
     try:
         proto = onnx.load_from_string(onnx_bytes)
+    except Exception as exc:  # protobuf's DecodeError and friends
+        raise CandidateRejected(
+            f"not a valid ONNX model: {str(exc).splitlines()[0][:200] if str(exc) else exc!r}"
+        ) from None
+    check_inert(proto)
+    try:
         onnx.checker.check_model(proto)
     except Exception as exc:  # the checker raises several types; all mean the same here
         raise CandidateRejected(
@@ -147,53 +231,205 @@ def check_candidate(
         raise CandidateRejected(f"outputs are {outputs}, the contract needs ['{OUTPUT_NAME}']")
     _check_dims(inputs[0], [None, HISTORY, NUM_FEATURES], f"input '{INPUT_NAME}'")
     _check_dims(proto.graph.output[0], [None, NUM_BINS], f"output '{OUTPUT_NAME}'")
+    check_sizes_fixed(proto)
     metadata = {prop.key: prop.value for prop in proto.metadata_props}
     if metadata.get("contract_version") != str(CONTRACT_VERSION):
         found = metadata.get("contract_version")
         raise CandidateRejected(f"contract version {found!r}, this game needs '{CONTRACT_VERSION}'")
+    check_metadata(metadata)
     between_ticks()
     try:
         session = make_session(onnx_bytes)
-        between_ticks()
-        probe = probe_inputs()
-        (logits,) = session.run([OUTPUT_NAME], {INPUT_NAME: probe})
     except Exception as exc:
         raise CandidateRejected(f"does not run: {str(exc).splitlines()[0][:200]}") from None
+    between_ticks()
+    probe = probe_inputs()
+    logits = run_with_deadline(session, probe, PROBE_DEADLINE, "probe inputs")
     if logits.shape != (len(probe), NUM_BINS):
         raise CandidateRejected(
             f"outputs shape {logits.shape} for {len(probe)} probes, needs (N, {NUM_BINS})"
         )
     if not np.all(np.isfinite(logits)):
         raise CandidateRejected("outputs non-finite scores (NaN or infinity) on probe inputs")
+    between_ticks()
+    _check_play_speed(session, probe[:1])
     return session, metadata
+
+
+def check_inert(proto: onnx.ModelProto) -> None:
+    """Refuse anything in a model beyond plain data flow through the allowed operators."""
+    graph = proto.graph
+    if proto.functions:
+        raise CandidateRejected("defines ONNX functions (custom operators are not allowed)")
+    if len(proto.training_info):
+        raise CandidateRejected("carries training graphs (subgraphs are not allowed)")
+    foreign = [o.domain for o in proto.opset_import if o.domain not in _DEFAULT_DOMAINS]
+    if foreign:
+        raise CandidateRejected(f"imports operator domain {foreign[0]!r} (custom operators)")
+    if len(graph.node) > MAX_NODES:
+        raise CandidateRejected(f"has {len(graph.node)} nodes, over the limit of {MAX_NODES}")
+    if len(graph.sparse_initializer):
+        raise CandidateRejected("has sparse initializers (not allowed)")
+    for tensor in graph.initializer:
+        _check_tensor(tensor, f"weight {tensor.name[:60]!r}")
+    for node in graph.node:
+        if node.domain not in _DEFAULT_DOMAINS:
+            raise CandidateRejected(
+                f"uses operator {node.domain[:60]}::{node.op_type[:60]} (custom operators)"
+            )
+        if node.op_type not in ALLOWED_OPS:
+            raise CandidateRejected(
+                f"uses operator {node.op_type[:60]}, which no mirror architecture needs"
+            )
+        for attribute in node.attribute:
+            kind = attribute.type
+            if kind in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) or (
+                attribute.HasField("g") or len(attribute.graphs)
+            ):
+                raise CandidateRejected(f"operator {node.op_type} holds a subgraph")
+            if kind in (onnx.AttributeProto.SPARSE_TENSOR, onnx.AttributeProto.SPARSE_TENSORS):
+                raise CandidateRejected(f"operator {node.op_type} holds a sparse tensor")
+            if attribute.HasField("t"):
+                _check_tensor(attribute.t, f"constant in {node.op_type}")
+            for tensor in attribute.tensors:
+                _check_tensor(tensor, f"constant in {node.op_type}")
+
+
+def _check_tensor(tensor: onnx.TensorProto, what: str) -> None:
+    if tensor.data_location == onnx.TensorProto.EXTERNAL or len(tensor.external_data):
+        raise CandidateRejected(f"{what} refers to external data (not allowed)")
+    elements = 1
+    for dim in tensor.dims:
+        if dim < 0:
+            raise CandidateRejected(f"{what} has a negative dimension")
+        elements *= dim
+    if elements > MAX_TENSOR_ELEMENTS:
+        raise CandidateRejected(
+            f"{what} has {elements} elements, over the limit of {MAX_TENSOR_ELEMENTS}"
+        )
+
+
+def check_sizes_fixed(proto: onnx.ModelProto) -> None:
+    """No size-setting input may depend on the observation's values (see ``_SIZE_INPUTS``).
+
+    Values flow from ``obs`` through every operator except ``Shape``, whose output depends
+    only on the input's shape (the batch size, which the game sets)."""
+    from_obs = {INPUT_NAME}
+    for node in proto.graph.node:  # the checker has made sure they are in topological order
+        for position in _SIZE_INPUTS.get(node.op_type, ()):
+            if position < len(node.input) and node.input[position] in from_obs:
+                raise CandidateRejected(
+                    f"operator {node.op_type} takes a size from the observation's values"
+                )
+        if node.op_type != "Shape" and any(name in from_obs for name in node.input):
+            from_obs.update(node.output)
+
+
+def _int_field(metadata: dict[str, str], key: str, low: int, high: int) -> None:
+    text = metadata.get(key)
+    if text is None:
+        return
+    if not (text.isascii() and text.isdigit() and len(text) <= 20) or not (
+        low <= int(text) <= high
+    ):
+        raise CandidateRejected(
+            f"metadata {key} is {text[:40]!r}, needs an integer in [{low}, {high}]"
+        )
+
+
+def check_metadata(metadata: dict[str, str]) -> None:
+    """The numbers the game shows and records: present ones must parse and be in range."""
+    _int_field(metadata, "model_version", 0, MAX_MODEL_VERSION)
+    _int_field(metadata, "training_frames", 0, (1 << 63) - 1)
+    agreement_text = metadata.get("validation_agreement")
+    if agreement_text:
+        try:
+            value = float(agreement_text)
+        except ValueError:
+            value = float("nan")
+        if len(agreement_text) > 40 or not 0.0 <= value <= 1.0:
+            raise CandidateRejected(
+                f"metadata validation_agreement is {agreement_text[:40]!r}, "
+                f"needs a number in [0, 1] or nothing"
+            )
+
+
+def run_with_deadline(
+    session: ort.InferenceSession, obs: np.ndarray, seconds: float, what: str
+) -> np.ndarray:
+    """One run off the tick path, stopped after ``seconds`` (CandidateRejected if so)."""
+    options = ort.RunOptions()
+    timer = threading.Timer(seconds, setattr, (options, "terminate", True))
+    timer.daemon = True
+    timer.start()
+    try:
+        (logits,) = session.run(
+            [OUTPUT_NAME], {INPUT_NAME: obs.astype(np.float32, copy=False)}, options
+        )
+    except Exception as exc:
+        if options.terminate:
+            raise CandidateRejected(f"takes longer than {seconds:g} s on {what}") from None
+        raise CandidateRejected(f"does not run: {str(exc).splitlines()[0][:200]}") from None
+    finally:
+        timer.cancel()
+    return logits
+
+
+def _check_play_speed(session: ort.InferenceSession, row: np.ndarray) -> None:
+    """A model must answer one observation well inside a tick's deadline."""
+    timings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        run_with_deadline(session, row, PROBE_DEADLINE, "one observation")
+        timings.append(time.perf_counter() - started)
+    fastest = min(timings)  # the least disturbed by whatever else this machine does
+    if fastest > _PLAY_BUDGET:
+        raise CandidateRejected(
+            f"too slow to play: {fastest * 1000:.1f} ms per tick "
+            f"(the game allows {_PLAY_BUDGET * 1000:.0f} ms)"
+        )
 
 
 def heldout_agreement(
     session: ort.InferenceSession, obs: np.ndarray, commands: np.ndarray
 ) -> float:
-    (logits,) = session.run([OUTPUT_NAME], {INPUT_NAME: obs.astype(np.float32, copy=False)})
+    logits = run_with_deadline(session, obs, HELDOUT_DEADLINE, "held-out frames")
     if not np.all(np.isfinite(logits)):
         raise CandidateRejected("outputs non-finite scores on held-out frames")
     return agreement(commands_from_logits(logits), commands)
 
 
 class MirrorOpponent:
-    """Plays the right paddle with the current accepted model (scripted until there is one)."""
+    """Plays the right paddle with the current accepted model (scripted until there is one).
+
+    Each run gets its own ``RunOptions`` and is watched by this opponent's watchdog thread;
+    a run past ``INFERENCE_DEADLINE`` is terminated and its model dropped for the last good
+    one. ``act`` never raises for a model's sake."""
 
     def __init__(
         self,
         observe_factory: Callable[[], Callable[[View], np.ndarray]],
         fallback: Opponent | None = None,
         name: str = "mirror",
+        deadline: float = INFERENCE_DEADLINE,
     ) -> None:
         self.name = name  # the label while a model plays ("mirror", or a shared mirror's name)
         self._observe_factory = observe_factory
         self._observe = observe_factory()
         self.fallback = fallback or ScriptedOpponent()
+        self.deadline = deadline
         self.model: Model | None = None
         self._next: Model | None = None
+        self._last_good: Model | None = None  # what played before ``model``, to fall back on
         self.swaps = 0
+        self.dropped = 0  # models dropped while playing (missed deadline, failed run)
+        self.last_drop: str | None = None
         self.on_swap: Callable[[Model], None] | None = None  # told on the tick a model starts
+        # (that run's options, the running thread's CPU clock) while a run is in progress,
+        # else None; one attribute, replaced whole, so the watchdog reads a consistent pair.
+        self._running: tuple[ort.RunOptions, int | None] | None = None
+        self._clock: tuple[int, int | None] = (0, None)  # (thread ident, its CPU clock)
+        self._watchdog: _Watchdog | None = None
 
     @property
     def label(self) -> str:
@@ -216,19 +452,129 @@ class MirrorOpponent:
         offered = self._next  # read once: the swap happens here, between two ticks
         if offered is not None:
             self._next = None
-            self.model = None if offered is _NO_MODEL else offered
-            self.swaps += 1
-            if self.model is not None and self.on_swap:
-                self.on_swap(self.model)
+            self._last_good = self.model
+            self._start(None if offered is _NO_MODEL else offered)
         obs = self._observe(view)
-        model = self.model
-        if model is None:
-            return self.fallback.act(view)
-        (logits,) = model.session.run([OUTPUT_NAME], {INPUT_NAME: obs[None]})
+        while self.model is not None:  # at most twice: a fallback model has no fallback
+            command = self._run(self.model, obs)
+            if command is not None:
+                return command
+        return self.fallback.act(view)
+
+    def _run(self, model: Model, obs: np.ndarray) -> float | None:
+        """The model's command, or None after dropping a model that missed its deadline or
+        failed (``self.model`` is then its fallback)."""
+        watchdog = self._watchdog
+        if watchdog is None or not watchdog.is_alive():
+            watchdog = self._watchdog = _Watchdog(self)
+        options = ort.RunOptions()  # one per run: a late terminate can only stop its own run
+        clock = self._clock
+        if clock[0] != threading.get_ident():
+            clock = self._clock = _thread_clock()
+        self._running = (options, clock[1])  # the watchdog times it (no clock read here)
+        try:
+            (logits,) = model.session.run([OUTPUT_NAME], {INPUT_NAME: obs[None]}, options)
+        except Exception as exc:
+            self._running = None
+            if options.terminate:
+                self._drop(model, f"took longer than {self.deadline * 1000:g} ms")
+            else:
+                self._drop(model, f"failed: {str(exc).splitlines()[0][:200] or repr(exc)}")
+            return None
+        self._running = None
         row = logits[0]
         if not np.all(np.isfinite(row)):  # cannot pass the gate, but never trust blindly
             return 0.0
         return float(_BINS[int(np.argmax(row))])
+
+    def _start(self, model: Model | None) -> None:
+        self.model = model
+        self.swaps += 1
+        if model is not None:
+            if self._watchdog is not None:
+                self._watchdog.wake.set()
+            if self.on_swap:
+                self.on_swap(model)
+
+    def _drop(self, model: Model, reason: str) -> None:
+        """``model`` failed a run: never play it again; the last good one (or the scripted
+        fallback) plays from this very tick."""
+        self.dropped += 1
+        fallback, self._last_good = self._last_good, None
+        self.last_drop = f"mirror v{model.version} {reason}"
+        log.error(
+            "dropped the mirror model v%d: a run %s; %s plays instead",
+            model.version,
+            reason,
+            f"v{fallback.version}" if fallback else "the scripted opponent",
+        )
+        self._start(fallback)
+
+
+def _thread_clock() -> tuple[int, int | None]:
+    """The calling thread's CPU-time clock (None where the platform has none: wall time).
+
+    Deadlines count the CPU time a run uses, not wall time: on a busy 2-core machine the
+    scheduler can hold a thread back for 90 ms (measured), which is no fault of the model.
+    A hostile model burns CPU and is stopped all the same."""
+    ident = threading.get_ident()
+    try:
+        return ident, time.pthread_getcpuclockid(ident)
+    except (AttributeError, OSError):
+        return ident, None
+
+
+def _now(clock_id: int | None) -> float:
+    return time.clock_gettime(clock_id) if clock_id is not None else time.perf_counter()
+
+
+class _Watchdog:
+    """One daemon thread per opponent: terminates a run that has passed the deadline.
+
+    It polls every quarter deadline while a model plays and sleeps while none does; a run
+    it sees in progress on two polls more than a deadline of CPU time apart is stopped. The
+    tick path reads no clock and pays only for writing ``_running`` twice. It holds the
+    opponent weakly and ends with it; an error in its loop is logged once and it goes on."""
+
+    def __init__(self, opponent: MirrorOpponent) -> None:
+        self.wake = threading.Event()
+        self._opponent = weakref.ref(opponent)
+        self._thread = threading.Thread(
+            target=self._run, name=f"inference-watchdog-{opponent.name}", daemon=True
+        )
+        self._failed = False
+        self._thread.start()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        seen = None  # (the run in progress, its thread's CPU time when first seen)
+        while True:
+            opponent, running = self._opponent(), None
+            if opponent is None:
+                return
+            try:
+                interval = opponent.deadline / 4
+                playing = opponent.model is not None
+                running = opponent._running
+                if running is None:
+                    seen = None
+                elif seen is None or seen[0] is not running:
+                    seen = (running, _now(running[1]))
+                elif _now(running[1]) - seen[1] > opponent.deadline:
+                    running[0].terminate = True
+            except Exception:
+                if not self._failed:
+                    log.exception("the inference watchdog failed; it keeps watching")
+                    self._failed = True
+                interval, playing, seen = 0.005, True, None
+            del opponent, running  # never keep the opponent alive while sleeping
+            if playing:
+                time.sleep(interval)
+            else:
+                self.wake.wait(1.0)  # woken when a model starts; a second to notice the end
+                self.wake.clear()
 
 
 _NO_MODEL = Model(session=None, version=0, metadata={}, onnx_bytes=b"")  # type: ignore[arg-type]
@@ -267,6 +613,10 @@ class ModelGate:
         """Run every check; on success offer the model to the opponent and return it."""
         with self._lock:
             try:
+                if not 0 <= version <= MAX_MODEL_VERSION:
+                    raise CandidateRejected(
+                        f"model version {version} is outside [0, {MAX_MODEL_VERSION}]"
+                    )
                 session, metadata = check_candidate(onnx_bytes, self.between_ticks)
                 candidate_agreement = None
                 if (
