@@ -1,5 +1,5 @@
 /*
- * Mirror Pong — the browser client.
+ * Mirror Pong — the browser client: the game page's entry (index.html).
  *
  * What lives here, top to bottom:
  *   - state       the latest hello and frame, and what the tests read (window.mirrorPong)
@@ -9,9 +9,6 @@
  *   - interpolation  the drawn positions glide from where they were drawn to each new frame
  *                 over one tick, so the picture runs about one server tick behind
  *   - drawing     the canvas (sized to the court's aspect ratio, crisp on HiDPI) and the HUD
- *   - learning panel  #learning: the learner's report (frame.learning, twice a second), a
- *                 uPlot chart of it (window.uPlot, vendored in /static/vendor/uplot/) and
- *                 the learner's controls; "learning is off" when no report ever comes
  *   - input       keyboard (W/S, arrows, Space), pointer/touch on the court, pause button
  *
  * Protocol (see game/server.py): server -> client "hello" then one "frame" per tick;
@@ -21,12 +18,15 @@
  * {weights: {field: number >= 0}}.
  * The server rejects extra fields, so messages are sent in exactly those shapes.
  * The court itself (palette, score digits, paddles, ball, sizing) is drawn by ./court.js,
- * shared with the replay viewer.
+ * shared with the replay viewer, as are the helpers of ./shared.js. The learning panel
+ * (#learning: the learner's report, its chart and controls) is ./learning_panel.js; this
+ * file feeds it "hello" and "frame" and lends it the socket.
  */
 
 import { drawBall, drawCourt, drawPaddles, drawScore, fitCourt, lerp, sizeCourt } from "./court.js";
+import { startLearningPanel } from "./learning_panel.js";
+import { $, SNAP_DISTANCE } from "./shared.js";
 
-const SNAP_DISTANCE = 0.3;        // court units: a bigger ball jump is a serve/new point, not motion
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 2000;
 const SILENCE_LIMIT_MS = 5000;    // an open socket with no message this long is given up on
@@ -57,7 +57,6 @@ const mirrorPong = {
 };
 window.mirrorPong = mirrorPong;
 
-const $ = (id) => document.getElementById(id);
 const el = {
   canvas: $("court"),
   box: $("court-box"),
@@ -76,9 +75,15 @@ const el = {
   recording: $("recording"),
   pauseBtn: $("pause-btn"),
   tick: $("tick"),
-  learning: $("learning"),
 };
 const ctx = el.canvas.getContext("2d");
+
+const learningPanel = startLearningPanel({
+  send,
+  isConnected: () => mirrorPong.connected,
+  onReport: (report) => { mirrorPong.learning = report; },
+  releaseInput: releaseEverything,
+});
 
 // ---- connection --------------------------------------------------------------------------
 
@@ -191,7 +196,7 @@ handlers.hello = (hello) => {
   el.help.textContent =
     `W/S or ↑/↓ to move, or drag/touch on the court; Space to pause; first to ${state.pointsToWin} wins`;
   interp.reset();                      // a fresh connection starts from its first frame
-  onLearningHello();
+  learningPanel.onHello();
   resize();
 };
 
@@ -201,7 +206,7 @@ handlers.frame = (frame) => {
   interp.push(frame, previous);
   noteEffects(frame, previous);
   updateHud(frame, previous);
-  learningOnFrame(frame);              // frame.learning (about one frame in 30) feeds the panel
+  learningPanel.onFrame(frame);        // frame.learning (about one frame in 30) feeds the panel
   // Further keys are for later handlers/panels; unknown keys are ignored.
 };
 
@@ -325,439 +330,6 @@ function updatePauseButton() {
   el.pauseBtn.disabled = !mirrorPong.connected || !frame;
   el.pauseBtn.textContent = frame && frame.winner ? "New match" : frame && frame.paused ? "Resume" : "Pause";
 }
-
-// ---- learning panel ----------------------------------------------------------------------
-
-/*
- * The side panel #learning shows the learner's latest report (frame.learning, on about one
- * frame in 30, i.e. twice a second): how much like the player the mirror plays, a uPlot
- * chart of that over the last 10 minutes, and the controls (pause/resume, reset, model kind,
- * relevance-weight sliders). Controls send exactly the shapes of learner/live.py's
- * CONTROL_SCHEMAS. A value the player just changed wins over the server's echo for a moment
- * (PENDING_MS), so a report already in flight does not snap a control back.
- */
-
-const NO_LEARNER_AFTER_MS = 4000;  // frames but no frame.learning this long: --no-learn
-const LEARNER_SILENT_MS = 5000;    // had reports, then none this long: say so
-const CHART_WINDOW_S = 600;        // the chart keeps the last 10 minutes
-const CHART_HEIGHT = 160;          // css px, axes included (the legend comes below)
-const PENDING_MS = 2000;
-const SLIDER_SEND_EVERY_MS = 300;  // while dragging, at most this often
-
-const MODEL_NAMES = {
-  mlp: "Simple (MLP)",
-  transformer: "Transformer (remembers the last quarter second)",
-};
-
-/** One slider per RelevanceWeights field (learner/sampler.py), in the order shown. */
-const WEIGHT_SLIDERS = [
-  { name: "approach", label: "Ball coming at you", min: 0, max: 5, step: 0.05, unit: "×",
-    help: "Your moves while the ball heads your way: where your style shows most." },
-  { name: "recede", label: "Ball moving away", min: 0, max: 5, step: 0.05, unit: "×",
-    help: "Your moves after your hit, while the ball flies off." },
-  { name: "serve", label: "Waiting for the serve", min: 0, max: 5, step: 0.05, unit: "×",
-    help: "Your moves while the ball waits in the middle." },
-  { name: "urgency", label: "Urgency as the ball nears you", min: 0, max: 10, step: 0.1, unit: "+",
-    help: "Extra attention to the last instants before the ball reaches you; 0 = off." },
-  { name: "urgency_tau", label: "How early urgency starts (s)", min: 0.05, max: 2, step: 0.05, unit: "s",
-    help: "Bigger = the extra attention begins further ahead of the ball's arrival." },
-  { name: "pre_event", label: "Moments before your hit or miss", min: 0, max: 10, step: 0.1, unit: "×",
-    help: "Weight of those moments; 1 = same as the rest, 0 = skip them." },
-  { name: "event_window", label: "How long “before” lasts (s)", min: 0, max: 2, step: 0.05, unit: "s",
-    help: "Which moments count as just before a hit or miss (applies to new play)." },
-  { name: "recency_half_life", label: "Favour recent play (half-life, min; 0 = off)", min: 0, max: 30, step: 0.5, unit: "min",
-    help: "After this many minutes of play, older moves count half as much." },
-];
-const PHASE_WEIGHTS = ["approach", "recede", "serve"];
-
-const panel = {
-  root: $("learning"),
-  waiting: $("learn-waiting"),
-  off: $("learning-off"),
-  live: $("learn-live"),
-  agreement: $("agreement"),
-  approach: $("approach-agreement"),
-  untrained: $("untrained-agreement"),
-  version: $("model-version"),
-  state: $("learning-state"),
-  kind: $("model-kind"),
-  frames: $("frames-learned"),
-  samples: $("samples-rate"),
-  rejections: $("rejections"),
-  health: $("trainer-health"),
-  silent: $("learner-silent"),
-  chartBox: $("learn-chart-box"),
-  chart: $("learning-chart"),
-  controls: $("learn-controls"),
-  toggle: $("toggle-learning"),
-  reset: $("reset-mirror"),
-  modelChoice: $("model-choice"),
-  weightsBox: $("weights"),
-  sliders: $("weight-sliders"),
-  weightsNote: $("weights-note"),
-};
-
-const learn = {
-  last: null,            // the latest frame.learning
-  seenAt: 0,             // performance.now() of it
-  framesSince: 0,        // performance.now() of the first frame since the last hello
-  off: false,            // decided: this server has no learner
-  pendingLearning: null, // { value, until }
-  pendingModel: null,    // { value, until }
-  pendingWeights: {},    // name -> { value, until }
-  weights: null,         // the server's weights, as last reported
-};
-
-const pct = (x) => (typeof x === "number" && isFinite(x) ? `${Math.round(x * 100)}%` : "—");
-const setText = (node, text) => { if (node.textContent !== text) node.textContent = text; };
-const pendingFresh = (p) => p && performance.now() < p.until;
-
-function formatCount(n) {
-  return Math.round(n).toLocaleString("en-US");
-}
-
-function formatMinutes(frames) {
-  const minutes = frames / 60 / 60;
-  if (minutes === 0) return "0";
-  if (minutes < 0.1) return "0.1";
-  return minutes < 10 ? minutes.toFixed(1) : String(Math.round(minutes));
-}
-
-function onLearningReport(report) {
-  learn.last = mirrorPong.learning = report;
-  learn.seenAt = performance.now();
-  learn.off = false;
-  showPanelParts();
-  renderStatus(report);
-  renderControls(report);
-  chart.push(report);
-}
-
-function showPanelParts() {
-  const have = !!learn.last && !learn.off;
-  panel.waiting.hidden = have || learn.off;
-  panel.off.hidden = !learn.off;
-  panel.live.hidden = !have;
-  panel.chartBox.hidden = !have;
-  panel.controls.hidden = !have;
-  if (have) chart.ensure();
-}
-
-function renderStatus(r) {
-  setText(panel.agreement, pct(r.agreement));
-  setText(panel.approach, pct(r.approach_agreement));
-  setText(panel.untrained, pct(r.untrained_agreement));
-  const learning = pendingFresh(learn.pendingLearning) ? learn.pendingLearning.value : r.learning;
-  setText(panel.state, learning ? "on" : "off");
-  panel.state.className = learning ? "on" : "off";
-  setText(panel.kind, MODEL_NAMES[r.architecture] || r.architecture || "—");
-  const frames = r.frames || 0;
-  setText(panel.frames,
-    `Learned from ${formatCount(frames)} frame${frames === 1 ? "" : "s"} (≈ ${formatMinutes(frames)} min of your play)`);
-
-  const rate = r.samples_per_second;
-  setText(panel.samples, typeof rate === "number" && rate > 0
-    ? `Practising on ${formatCount(rate)} samples/s`
-    : learning ? "Practising: waiting for more of your play" : "Practising: paused");
-
-  const rejected = r.rejected || 0;
-  panel.rejections.hidden = rejected === 0;
-  if (rejected) {
-    const reason = r.last_rejection ? `Kept the previous mirror: ${r.last_rejection}` : "Kept the previous mirror";
-    setText(panel.rejections, `New models turned down: ${rejected}. ${reason}`);
-  }
-
-  let health = "";
-  if (r.trainer_alive === false) health = "trainer restarting…";
-  else if (r.trainer_restarts > 0) {
-    health = `The learner restarted ${r.trainer_restarts}× (your mirror kept playing)`;
-  }
-  panel.health.hidden = !health;
-  panel.health.className = r.trainer_alive === false ? "warn" : "";
-  setText(panel.health, health);
-}
-
-function renderVersion(frame) {
-  const opponent = frame.opponent;
-  const ready = opponent && opponent.version > 0 && opponent.label !== "scripted";
-  setText(panel.version, ready ? `v${opponent.version}` : "not ready yet — still learning your moves");
-  panel.version.className = ready ? "ready" : "";
-}
-
-function renderControls(r) {
-  const usable = mirrorPong.connected && !learn.off;
-  const learning = pendingFresh(learn.pendingLearning) ? learn.pendingLearning.value : r.learning;
-  if (!pendingFresh(learn.pendingLearning)) learn.pendingLearning = null;
-  setText(panel.toggle, learning ? "Pause learning" : "Resume learning");
-  panel.toggle.dataset.learning = learning ? "on" : "off";
-  panel.toggle.disabled = !usable;
-  panel.reset.disabled = !usable;
-  panel.modelChoice.disabled = !usable;
-  panel.weightsBox.disabled = !usable;
-
-  const model = pendingFresh(learn.pendingModel) ? learn.pendingModel.value : r.architecture;
-  if (!pendingFresh(learn.pendingModel)) learn.pendingModel = null;
-  for (const radio of panel.modelChoice.querySelectorAll("input[name=model]")) {
-    radio.checked = radio.value === model;
-  }
-
-  learn.weights = r.weights || learn.weights;
-  if (learn.weights) {
-    for (const spec of WEIGHT_SLIDERS) {
-      const value = learn.weights[spec.name];
-      if (typeof value !== "number") continue;
-      const pending = learn.pendingWeights[spec.name];
-      if (pending) {
-        if (pendingFresh(pending) && pending.value !== value) continue;   // echo not back yet
-        delete learn.pendingWeights[spec.name];
-      }
-      const slider = sliders[spec.name];
-      if (slider.dragging || slider.sendTimer) continue;
-      setSlider(spec, value);
-    }
-  }
-}
-
-// -- sliders
-
-const sliders = {};   // name -> { input, output, spec, dragging, lastSent, sendTimer }
-
-function formatWeight(spec, value) {
-  if (spec.name === "recency_half_life" && value === 0) return "off";
-  const digits = spec.step < 0.1 ? 2 : 1;
-  const text = Number(value).toFixed(digits);
-  if (spec.unit === "×") return `×${text}`;
-  if (spec.unit === "+") return value === 0 ? "off" : `+${text}`;
-  return `${text} ${spec.unit}`;
-}
-
-function setSlider(spec, value) {
-  const s = sliders[spec.name];
-  if (value > Number(s.input.max)) s.input.max = String(value);   // a saved value beyond the range
-  if (Number(s.input.value) !== value) s.input.value = String(value);
-  setText(s.output, formatWeight(spec, value));
-}
-
-function buildSliders() {
-  for (const spec of WEIGHT_SLIDERS) {
-    const row = document.createElement("div");
-    row.className = "slider";
-    const id = `weight-${spec.name}`;   // e.g. #weight-recede, #weight-recency_half_life
-    row.innerHTML = `
-      <div class="slider-head"><label for="${id}"></label><output for="${id}"></output></div>
-      <input type="range" id="${id}" name="${spec.name}"
-             min="${spec.min}" max="${spec.max}" step="${spec.step}">
-      <div class="slider-help"></div>`;
-    row.querySelector("label").textContent = spec.label;
-    row.querySelector(".slider-help").textContent = spec.help;
-    const input = row.querySelector("input");
-    const output = row.querySelector("output");
-    const s = sliders[spec.name] = {
-      input, output, spec, dragging: false, byPointer: false, lastSent: 0, lastSentValue: null, sendTimer: null,
-    };
-    input.addEventListener("pointerdown", () => { s.dragging = true; s.byPointer = true; });
-    input.addEventListener("keydown", () => { s.byPointer = false; });
-    input.addEventListener("input", () => {
-      setText(output, formatWeight(spec, Number(input.value)));
-      throttledSend(s);
-    });
-    input.addEventListener("change", () => {
-      clearTimeout(s.sendTimer);
-      s.sendTimer = null;
-      sendWeight(s);
-      s.dragging = false;
-      if (s.byPointer) input.blur();   // hand the arrow keys back to the paddle
-      s.byPointer = false;
-    });
-    // A drag released outside the slider still ends the drag.
-    window.addEventListener("pointerup", () => { s.dragging = false; });
-    panel.sliders.appendChild(row);
-  }
-}
-
-function throttledSend(s) {
-  const wait = s.lastSent + SLIDER_SEND_EVERY_MS - performance.now();
-  if (wait <= 0) { sendWeight(s); return; }
-  if (!s.sendTimer) s.sendTimer = setTimeout(() => { s.sendTimer = null; sendWeight(s); }, wait);
-}
-
-function sendWeight(s) {
-  const name = s.spec.name;
-  const value = Number(s.input.value);
-  if (!isFinite(value) || value < 0) return;
-  if (PHASE_WEIGHTS.includes(name) && value === 0 && learn.weights &&
-      PHASE_WEIGHTS.every((other) => other === name || currentWeight(other) === 0)) {
-    // The server refuses all three phase weights at zero (nothing could be drawn).
-    showWeightsNote("At least one of the first three must stay above 0.");
-    const back = s.spec.step;
-    s.input.value = String(back);
-    setText(s.output, formatWeight(s.spec, back));
-    return sendWeight(s);
-  }
-  if (value === s.lastSentValue && pendingFresh(learn.pendingWeights[name])) return;  // input + change
-  const sent = send({ type: "sampler_weights", weights: { [name]: value } });
-  if (sent) {
-    s.lastSent = performance.now();
-    s.lastSentValue = value;
-    learn.pendingWeights[name] = { value, until: performance.now() + PENDING_MS };
-    if (learn.weights) learn.weights = { ...learn.weights, [name]: value };
-  }
-}
-
-function currentWeight(name) {
-  const pending = learn.pendingWeights[name];
-  return pendingFresh(pending) ? pending.value : learn.weights[name];
-}
-
-let weightsNoteTimer = null;
-function showWeightsNote(text) {
-  panel.weightsNote.textContent = text;
-  panel.weightsNote.hidden = false;
-  clearTimeout(weightsNoteTimer);
-  weightsNoteTimer = setTimeout(() => { panel.weightsNote.hidden = true; }, 4000);
-}
-
-// -- buttons and model choice
-
-function afterClick(event, button) {
-  if (event.detail > 0) button.blur();   // a mouse/touch click: the keys go back to the game
-}
-
-panel.toggle.addEventListener("click", (event) => {
-  afterClick(event, panel.toggle);
-  if (!learn.last) return;
-  const on = panel.toggle.dataset.learning !== "off";
-  if (send({ type: "learning", action: on ? "pause" : "resume" })) {
-    learn.pendingLearning = { value: !on, until: performance.now() + PENDING_MS };
-    renderStatus(learn.last);
-    renderControls(learn.last);
-  }
-});
-
-panel.reset.addEventListener("click", (event) => {
-  afterClick(event, panel.reset);
-  releaseEverything();   // the dialog takes the keyboard; do not leave a key held down
-  const sure = window.confirm(
-    "Reset the mirror?\n\nIt forgets everything it has learned from you and starts over. " +
-    "The scripted opponent plays until the new mirror is ready.");
-  if (!sure) return;
-  if (send({ type: "learning", action: "reset" })) chart.clear();
-});
-
-panel.modelChoice.addEventListener("change", (event) => {
-  const radio = event.target;
-  if (!(radio instanceof HTMLInputElement) || radio.name !== "model") return;
-  if (send({ type: "architecture", name: radio.value })) {
-    learn.pendingModel = { value: radio.value, until: performance.now() + PENDING_MS };
-  }
-});
-panel.modelChoice.addEventListener("click", (event) => {
-  const target = event.target;
-  if (event.detail > 0 && target instanceof HTMLElement) {
-    const radio = target.closest("label")?.querySelector("input") || target;
-    setTimeout(() => radio.blur(), 0);
-  }
-});
-
-// -- chart (uPlot, vendored: /static/vendor/uplot/)
-
-const chart = {
-  plot: null,
-  failed: false,
-  data: [[], [], [], []],   // seconds (wall time), agreement %, approach %, loss
-
-  ensure() {
-    if (this.plot || this.failed) return;
-    if (typeof window.uPlot !== "function") {
-      this.failed = true;
-      panel.chart.textContent = "(chart unavailable)";
-      return;
-    }
-    const width = Math.max(200, Math.floor(panel.chart.clientWidth || 280));
-    const axis = { stroke: "#8b949e", grid: { stroke: "rgba(139,148,158,0.15)", width: 1 },
-      ticks: { stroke: "rgba(139,148,158,0.25)", width: 1 }, font: "11px system-ui, sans-serif" };
-    this.plot = new window.uPlot({
-      width,
-      height: CHART_HEIGHT,
-      cursor: { drag: { x: false, y: false }, points: { size: 5 } },
-      legend: { show: true, live: false },
-      scales: { x: { time: false }, "%": { auto: false, range: [0, 100] }, loss: { auto: true } },
-      series: [
-        { value: (u, v) => v == null ? "—" : clockText(v) },
-        { label: "Like you", scale: "%", stroke: "#79c0ff", width: 2, points: { show: false }, value: (u, v) => v == null ? "—" : `${Math.round(v)}%` },
-        { label: "Ball at you", scale: "%", stroke: "#3fb950", width: 1.5, points: { show: false }, value: (u, v) => v == null ? "—" : `${Math.round(v)}%` },
-        { label: "Error", scale: "loss", stroke: "#d29922", width: 1, dash: [4, 3], points: { show: false }, value: (u, v) => v == null ? "—" : v.toFixed(2) },
-      ],
-      axes: [
-        // x: minutes:seconds since this page was opened
-        { ...axis, space: 50, size: 28, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600],
-          values: (u, ticks) => ticks.map(clockText) },
-        { ...axis, scale: "%", values: (u, ticks) => ticks.map((t) => `${t}%`), size: 48, space: 25 },
-        { ...axis, scale: "loss", side: 1, grid: { show: false }, size: 38,
-          values: (u, ticks) => ticks.map((t) => t.toFixed(1)) },
-      ],
-    }, this.data, panel.chart);
-    new ResizeObserver(() => this.fit()).observe(panel.chart);
-  },
-
-  fit() {
-    if (!this.plot) return;
-    const width = Math.floor(panel.chart.clientWidth);
-    if (width > 0 && width !== this.plot.width) this.plot.setSize({ width, height: CHART_HEIGHT });
-  },
-
-  push(r) {
-    const now = performance.now() / 1000;   // seconds since the page was opened
-    const num = (x, k = 1) => (typeof x === "number" && isFinite(x) ? x * k : null);
-    const [xs, agr, appr, loss] = this.data;
-    xs.push(now);
-    agr.push(num(r.agreement, 100));
-    appr.push(num(r.approach_agreement, 100));
-    loss.push(num(r.loss));
-    let drop = 0;
-    while (drop < xs.length && xs[drop] < now - CHART_WINDOW_S) drop++;
-    if (drop) for (const column of this.data) column.splice(0, drop);
-    if (this.plot) this.plot.setData(this.data);
-  },
-
-  clear() {
-    for (const column of this.data) column.length = 0;
-    if (this.plot) this.plot.setData(this.data);
-  },
-};
-
-function clockText(seconds) {
-  const whole = Math.max(0, Math.round(seconds));
-  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
-}
-
-// -- the panel's clock: no learner, or a learner gone quiet
-
-function onLearningHello() {
-  learn.framesSince = 0;
-  panel.root.hidden = false;
-}
-
-function learningOnFrame(frame) {
-  if (!learn.framesSince) learn.framesSince = performance.now();
-  if (frame.learning) onLearningReport(frame.learning);
-  renderVersion(frame);
-}
-
-setInterval(() => {
-  const now = performance.now();
-  if (!mirrorPong.connected) {
-    if (learn.last) renderControls(learn.last);   // disables the controls
-    return;
-  }
-  if (!learn.last && !learn.off && learn.framesSince && now - learn.framesSince > NO_LEARNER_AFTER_MS) {
-    learn.off = true;
-    showPanelParts();
-  }
-  panel.silent.hidden = !learn.last || learn.off || now - learn.seenAt < LEARNER_SILENT_MS;
-}, 1000);
-
-buildSliders();
 
 // ---- drawing -----------------------------------------------------------------------------
 
