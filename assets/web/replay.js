@@ -1,5 +1,5 @@
 /*
- * Mirror Pong — the replay viewer (/replay, page in replay.html, looks in replay.css).
+ * Mirror Pong — the replay viewer's entry (/replay, page in replay.html, looks in replay.css).
  *
  * What lives here, top to bottom:
  *   - state        the loaded recording, the playback position, and what tests read
@@ -8,17 +8,17 @@
  *                  ({"error": ...}, HTTP 4xx) becomes an ApiError carrying that message
  *   - recordings   the list (/api/recordings), newest first; clicking one loads it and puts
  *                  it in the address (?file=NAME)
- *   - chunks       records come in chunks of CHUNK (/ticks?start=&count=) on demand, kept in
- *                  a small LRU cache; the next chunk is prefetched while playing, so seeking
- *                  anywhere in a long recording costs one request and nothing is fetched up
- *                  front
+ *   - loading      a recording's header, then its records through a ChunkCache
+ *                  (./replay_cache.js: chunks of /ticks fetched on demand, least recently used
+ *                  dropped); the next chunk is prefetched while playing
  *   - analysis     /analysis?model= (ghost paddle, disagreements, relevance) with a spinner;
  *                  the model chooser (/api/models) asks again
  *   - playback     play/pause, speed, step, seek; a requestAnimationFrame loop advances a
  *                  fractional record position and interpolates between records when playing
  *   - drawing      the court as the live game draws it (court units, centre line, blocky
  *                  score digits, paddles, ball; shared with app.js in ./court.js) plus the
- *                  ghost paddle, and the timeline strips under the scrub bar (per-pixel bins)
+ *                  ghost paddle, and the timeline strips under the scrub bar (drawn by
+ *                  ./replay_strips.js from what this file hands it)
  *   - input        buttons, keys (Space, ←/→, ,/., Shift for a second, Home/End), strips
  *
  * Record index i (0-based) is the i-th record of the file, i.e. the state after one tick;
@@ -26,13 +26,12 @@
  */
 
 import { drawBall, drawCourt, drawPaddles, drawScore, fitCourt, lerp, sizeCourt } from "./court.js";
+import { CHUNK, ChunkCache } from "./replay_cache.js";
+import { buildStripImages, paintStrip, stripFraction } from "./replay_strips.js";
+import { $, PALETTE, SNAP_DISTANCE, clock, percent, setText, withAlpha } from "./shared.js";
 
-const CHUNK = 1800;               // records per /ticks request (the API allows up to 3600)
-const CACHE_CHUNKS = 12;          // chunks kept (12 x 1800 = 6 minutes of play)
-const SNAP_DISTANCE = 0.3;        // court units: a bigger ball jump is a new point, not motion
 const SPEEDS = [0.25, 0.5, 1, 2, 4, 8];
 const STORAGE_KEY = "mirror-pong-replay-overlays";
-const RETRY_MS = 2000;            // a chunk whose fetch failed is asked for again after this
 
 // ---- state -------------------------------------------------------------------------------
 
@@ -73,7 +72,6 @@ let recordingsList = [];
 let dirty = true;        // something on screen changed: redraw on the next animation frame
 let stripsDirty = true;  // the strips' bins must be recomputed (new data or new size)
 
-const $ = (id) => document.getElementById(id);
 const el = {
   list: $("recordings"),
   listStatus: $("list-status"),
@@ -151,19 +149,7 @@ const api = {
   models: () => getJSON("/api/models"),
 };
 
-// ---- formatting --------------------------------------------------------------------------
-
-function clock(seconds, tenths = true) {
-  const s = Math.max(0, seconds);
-  if (!tenths) {
-    const whole = Math.round(s);
-    return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
-  }
-  const t = Math.floor(s * 10 + 1e-6);
-  const m = Math.floor(t / 600);
-  const sec = Math.floor((t % 600) / 10);
-  return `${m}:${String(sec).padStart(2, "0")}.${t % 10}`;
-}
+// ---- formatting (clock and percent are in ./shared.js) -----------------------------------
 
 function dateText(unixSeconds) {
   if (typeof unixSeconds !== "number" || !isFinite(unixSeconds)) return "unknown date";
@@ -180,8 +166,6 @@ function versionsText(versions) {
   if (sorted.length > 4) return `v${sorted[0]}–v${sorted[sorted.length - 1]} (${sorted.length})`;
   return sorted.map((v) => `v${v}`).join(" ");
 }
-
-const percent = (x) => (typeof x === "number" && isFinite(x) ? `${Math.round(x * 100)}%` : "—");
 
 // ---- recordings list ---------------------------------------------------------------------
 
@@ -304,115 +288,13 @@ window.addEventListener("popstate", () => {
   if (name && name !== rec.name) loadRecording(name);
 });
 
-// ---- chunks ------------------------------------------------------------------------------
-
-/** Chunks of records of one recording, fetched on demand, least recently used dropped. */
-class ChunkCache {
-  constructor(name, total, token) {
-    this.name = name;
-    this.total = total;
-    this.token = token;
-    this.ready = new Map();     // chunk number -> columns (Map order = least recently used first)
-    this.pending = new Map();   // chunk number -> promise
-    this.failed = null;         // the last fetch error, shown while it matters
-    this.failedAt = new Map();  // chunk number -> when its fetch failed (retried after RETRY_MS)
-  }
-
-  chunkOf(index) { return Math.floor(index / CHUNK); }
-
-  /** The columns of the chunk holding `index`, or null (and a fetch starts). */
-  columns(index) {
-    const n = this.chunkOf(index);
-    const cols = this.ready.get(n);
-    if (cols) {
-      this.ready.delete(n);     // touch: most recently used
-      this.ready.set(n, cols);
-      return cols;
-    }
-    this.ensure(n);
-    return null;
-  }
-
-  has(index) { return this.ready.has(this.chunkOf(index)); }
-
-  ensure(n) {
-    if (n < 0 || n * CHUNK >= this.total) return Promise.resolve(null);
-    if (this.ready.has(n)) return Promise.resolve(this.ready.get(n));
-    if (this.pending.has(n)) return this.pending.get(n);
-    const failedAt = this.failedAt.get(n);
-    if (failedAt !== undefined && performance.now() - failedAt < RETRY_MS) {
-      const again = Promise.reject(this.failed);
-      again.catch(() => {});    // callers that only want the fetch started ignore it
-      return again;
-    }
-    const start = n * CHUNK;
-    const count = Math.min(CHUNK, this.total - start);
-    replayView.chunksFetched++;
-    const promise = api.ticks(this.name, start, count).then((cols) => {
-      this.pending.delete(n);
-      if (rec.chunks !== this) return null;
-      if (!Array.isArray(cols.ball_x) || cols.ball_x.length === 0) {
-        throw new ApiError(`the server sent no records for ${start}…${start + count - 1}`, 0);
-      }
-      this.ready.set(n, cols);
-      this.failed = null;
-      this.failedAt.delete(n);
-      this.evict(n);
-      dirty = true;
-      return cols;
-    }, (err) => {
-      this.pending.delete(n);
-      if (rec.chunks === this) {
-        this.failed = err;
-        this.failedAt.set(n, performance.now());
-        setTimeout(() => { dirty = true; }, RETRY_MS + 50);   // the next draw asks again
-        dirty = true;
-      }
-      throw err;
-    });
-    this.pending.set(n, promise);
-    promise.catch(() => {});    // failures are shown via this.failed
-    return promise;
-  }
-
-  evict(keep) {
-    const current = this.chunkOf(Math.floor(rec.pos));
-    for (const n of this.ready.keys()) {
-      if (this.ready.size <= CACHE_CHUNKS) break;
-      if (n !== keep && n !== current && n !== current + 1) this.ready.delete(n);
-    }
-  }
-
-  /** One record as an object, or null while its chunk is not here. */
-  row(index) {
-    if (index < 0 || index >= this.total) return null;
-    const cols = this.columns(index);
-    if (!cols) return null;
-    const i = index - cols.start;
-    if (i < 0 || i >= cols.ball_x.length) return null;
-    return {
-      index,
-      tick: cols.tick[i],
-      ball_x: cols.ball_x[i],
-      ball_y: cols.ball_y[i],
-      left_y: cols.left_y[i],
-      right_y: cols.right_y[i],
-      score_left: cols.score_left[i],
-      score_right: cols.score_right[i],
-      left_cmd: cols.left_cmd ? cols.left_cmd[i] : 0,
-      right_cmd: cols.right_cmd ? cols.right_cmd[i] : 0,
-      model_version: cols.model_version ? cols.model_version[i] : 0,
-      serving: cols.serving ? !!cols.serving[i] : false,
-    };
-  }
-}
-
 // ---- loading a recording -----------------------------------------------------------------
 
 async function loadRecording(name) {
   const token = ++rec.token;
   pause();
   rec.name = name;
+  if (rec.chunks) rec.chunks.close();   // answers for the previous recording are dropped
   rec.chunks = null;
   rec.analysis = null;
   rec.pos = 0;
@@ -444,7 +326,15 @@ async function loadRecording(name) {
   rec.tickRate = rec.params.tick_rate > 0 ? rec.params.tick_rate : 60;
   rec.ticks = Math.max(0, Math.floor(Number(header.ticks) || 0));
   rec.versionChanges = Array.isArray(header.version_changes) ? header.version_changes : [];
-  rec.chunks = new ChunkCache(name, rec.ticks, token);
+  rec.chunks = new ChunkCache({
+    total: rec.ticks,
+    fetchChunk: (start, count) => {
+      replayView.chunksFetched++;
+      return api.ticks(name, start, count);
+    },
+    onChange: () => { dirty = true; },
+    position: () => rec.pos,
+  });
   replayView.ticks = rec.ticks;
   el.scrub.max = String(Math.max(0, rec.ticks - 1));
   el.scrub.value = "0";
@@ -733,15 +623,10 @@ resizeObserver.observe(el.area);
 resizeObserver.observe(el.stripDisagree);
 window.addEventListener("resize", resize);
 
-/** The replay's own colours (the court's are COURT_COLORS, in court.js). */
-const COLORS = {
-  ghost: "121, 192, 255",        // rgb of the ghost paddle (agreeing)
-  ghostOff: "240, 136, 62",      // rgb of the ghost paddle where the mirror disagrees
-  disagree: "#f0883e",
-  relevance: "#a371f7",
-  versions: "#3fb950",
-  cursor: "rgba(230, 237, 243, 0.9)",
-  stripEmpty: "rgba(139, 148, 158, 0.55)",
+/** The ghost paddle's colours (the court's are COURT_COLORS in court.js, the strips' in replay_strips.js). */
+const GHOST_COLORS = {
+  agrees: PALETTE.accent,
+  differs: PALETTE.orange,       // where the mirror would have moved differently
 };
 
 /** The positions to draw at the playback position: interpolated between records when playing. */
@@ -794,7 +679,7 @@ function draw() {
   el.buffering.hidden = !waiting;
   if (waiting) {
     const failed = rec.chunks && rec.chunks.failed;
-    setText(el.buffering, "buffering", failed ? `⚠ records not loaded: ${failed.message} — retrying…` : "loading…");
+    setText(el.buffering, failed ? `⚠ records not loaded: ${failed.message} — retrying…` : "loading…");
     el.buffering.title = failed ? failed.message : "";
   }
   let ghostDrawn = false;
@@ -808,11 +693,11 @@ function draw() {
     if (ghostY !== null) {
       const differs = el.disagree.checked && Array.isArray(rec.analysis.disagree) &&
         rec.analysis.disagree[pose.row.index] === 1;
-      const rgb = differs ? COLORS.ghostOff : COLORS.ghost;
+      const color = differs ? GHOST_COLORS.differs : GHOST_COLORS.agrees;
       const x = inset + thick * 0.3, w = thick * 0.8;
-      ctx.fillStyle = `rgba(${rgb}, 0.28)`;
+      ctx.fillStyle = withAlpha(color, 0.28);
       ctx.fillRect(x, ghostY - half, w, 2 * half);
-      ctx.strokeStyle = `rgba(${rgb}, 0.9)`;
+      ctx.strokeStyle = withAlpha(color, 0.9);
       ctx.lineWidth = 1.5 * px;
       ctx.setLineDash([5 * px, 4 * px]);
       ctx.strokeRect(x + 0.75 * px, ghostY - half + 0.75 * px, w - 1.5 * px, 2 * half - 1.5 * px);
@@ -831,33 +716,26 @@ function draw() {
   updateReadout(pose);
 }
 
-let shown = { time: "", tick: "", score: "", done: "", buffering: "" };
-
-function setText(node, key, text) {
-  if (shown[key] !== text) {
-    shown[key] = text;
-    node.textContent = text;
-  }
-}
+let shownDone = "";   // the scrub bar's --done, as last set
 
 function updateReadout(pose) {
   const i = replayView.index;
   const total = rec.ticks;
-  setText(el.time, "time", total ? `${clock(i / rec.tickRate)} / ${clock(Math.max(0, total - 1) / rec.tickRate)}` : "0:00.0 / 0:00.0");
-  setText(el.tick, "tick", pose ? `tick ${pose.row.tick.toLocaleString()} · #${(i + 1).toLocaleString()}/${total.toLocaleString()}` : "tick —");
-  setText(el.score, "score", pose ? `You ${pose.row.score_left} – ${pose.row.score_right} Mirror` +
+  setText(el.time, total ? `${clock(i / rec.tickRate)} / ${clock(Math.max(0, total - 1) / rec.tickRate)}` : "0:00.0 / 0:00.0");
+  setText(el.tick, pose ? `tick ${pose.row.tick.toLocaleString()} · #${(i + 1).toLocaleString()}/${total.toLocaleString()}` : "tick —");
+  setText(el.score, pose ? `You ${pose.row.score_left} – ${pose.row.score_right} Mirror` +
     (pose.row.model_version ? ` (v${pose.row.model_version})` : "") : "You – Mirror");
   if (!scrubbing && el.scrub.value !== String(i)) el.scrub.value = String(i);
   const done = total > 1 ? `${((i / (total - 1)) * 100).toFixed(2)}%` : "0%";
-  if (shown.done !== done) {
-    shown.done = done;
+  if (shownDone !== done) {
+    shownDone = done;
     el.scrub.style.setProperty("--done", done);
   }
 }
 
 // ---- drawing: the timeline strips --------------------------------------------------------
 
-const stripImages = { disagree: null, relevance: null, versions: null };
+let stripImages = { disagree: null, relevance: null, versions: null };
 
 /** Horizontal inset of the strips (device px): half the scrub thumb, so x lines up with it. */
 function stripInset() {
@@ -865,141 +743,29 @@ function stripInset() {
   return (thumb / 2) * (window.devicePixelRatio || 1);
 }
 
-function indexToX(index, width, inset) {
-  const span = Math.max(1, rec.ticks - 1);
-  return inset + (index / span) * (width - 2 * inset);
-}
-
-/** Per-pixel bins of `values` (one per record) over the strip's inner width: the mean of each. */
-function binMeans(values, bins) {
-  const n = Math.min(values.length, rec.ticks);
-  const sums = new Float64Array(bins), counts = new Float64Array(bins);
-  if (!n) return { means: sums.fill(NaN), counts };
-  for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (typeof v !== "number" || !isFinite(v)) continue;
-    const b = Math.min(bins - 1, Math.floor((i / Math.max(1, n)) * bins));
-    sums[b] += v;
-    counts[b] += 1;
-  }
-  for (let b = 0; b < bins; b++) sums[b] = counts[b] ? sums[b] / counts[b] : NaN;
-  return { means: sums, counts };
-}
-
-function newImage(strip) {
-  const image = document.createElement("canvas");
-  image.width = strip.width;
-  image.height = strip.height;
-  return image;
-}
-
-function emptyStrip(g, w, h, text) {
-  g.fillStyle = COLORS.stripEmpty;
-  g.font = `${Math.round(h * 0.6)}px system-ui, "DejaVu Sans", sans-serif`;
-  g.textBaseline = "middle";
-  g.textAlign = "left";
-  g.fillText(text, stripInset(), h / 2 + 0.5);
-}
-
 function buildStrips() {
-  const inset = stripInset();
-  const a = rec.analysis;
-  const ready = replayView.loaded && rec.ticks > 0;
-
-  // disagreement: the fraction of disagreeing ticks per pixel, as bar height and strength
-  {
-    const strip = el.stripDisagree, image = newImage(strip), g = image.getContext("2d");
-    const w = image.width, h = image.height;
-    const bins = Math.max(1, Math.round(w - 2 * inset));
-    if (ready && a && Array.isArray(a.disagree)) {
-      const { means } = binMeans(a.disagree, Math.min(bins, rec.ticks));
-      const bw = (w - 2 * inset) / means.length;
-      for (let b = 0; b < means.length; b++) {
-        const f = means[b];
-        if (!(f > 0)) continue;
-        g.fillStyle = COLORS.disagree;
-        g.globalAlpha = 0.35 + 0.65 * Math.min(1, f);
-        const bh = Math.max(1, Math.round(f * h));
-        g.fillRect(inset + b * bw, h - bh, Math.max(1, bw), bh);
-      }
-      g.globalAlpha = 1;
-    } else if (ready) {
-      emptyStrip(g, w, h, replayView.analysis === "loading" ? "analysing…"
-        : a && !a.model ? "no mirror model" : replayView.analysis === "error" ? "unavailable" : "");
-    }
-    stripImages.disagree = image;
-  }
-
-  // relevance: the mean weight per pixel, normalised by this recording's largest bin
-  {
-    const strip = el.stripRelevance, image = newImage(strip), g = image.getContext("2d");
-    const w = image.width, h = image.height;
-    const bins = Math.max(1, Math.round(w - 2 * inset));
-    if (ready && a && Array.isArray(a.relevance) && a.relevance.length) {
-      const { means } = binMeans(a.relevance, Math.min(bins, rec.ticks));
-      let max = 0;
-      for (const m of means) if (m > max) max = m;
-      const bw = (w - 2 * inset) / means.length;
-      g.fillStyle = COLORS.relevance;
-      if (max > 0) {
-        for (let b = 0; b < means.length; b++) {
-          const f = means[b] / max;
-          if (!(f > 0)) continue;
-          const bh = Math.max(1, Math.round(f * h));
-          g.fillRect(inset + b * bw, h - bh, Math.max(1, bw), bh);
-        }
-      }
-    } else if (ready) {
-      emptyStrip(g, w, h, replayView.analysis === "loading" ? "analysing…"
-        : replayView.analysis === "error" ? "unavailable" : "");
-    }
-    stripImages.relevance = image;
-  }
-
-  // model versions: a mark and a label vN where the opponent's version changed
-  {
-    const strip = el.stripVersions, image = newImage(strip), g = image.getContext("2d");
-    const w = image.width, h = image.height;
-    const dpr = window.devicePixelRatio || 1;
-    g.font = `600 ${Math.round(10.5 * dpr)}px ui-monospace, "DejaVu Sans Mono", monospace`;
-    g.textBaseline = "middle";
-    g.textAlign = "left";
-    let labelEnd = -Infinity;
-    const firstChange = rec.versionChanges.length ? Number(rec.versionChanges[0].index) || 0 : Infinity;
-    if (ready && firstChange > 0) {
-      // Before the first change the opponent was version 0 (scripted): a label, no mark,
-      // where it leaves room for the first change's own label.
-      const label = rec.versionChanges.length ? "v0" : "v0 throughout (no model change)";
-      const room = rec.versionChanges.length ? indexToX(firstChange, w, inset) - inset : w;
-      if (g.measureText(label).width + 10 * dpr < room) {
-        g.fillStyle = COLORS.stripEmpty;
-        g.fillText(label, inset + 3 * dpr, h / 2 + 0.5);
-      }
-    }
-    if (ready && rec.versionChanges.length) {
-      for (const change of rec.versionChanges) {
-        const x = Math.round(indexToX(Number(change.index) || 0, w, inset));
-        g.fillStyle = COLORS.versions;
-        g.fillRect(x - Math.round(dpr / 2), 0, Math.max(1, Math.round(1.5 * dpr)), h);
-        const label = `v${change.version}`;
-        const lw = g.measureText(label).width;
-        let lx = x + 3 * dpr;
-        if (lx + lw > w) lx = x - 3 * dpr - lw;
-        if (lx > labelEnd + 4 * dpr) {
-          g.fillStyle = "#aff5b4";
-          g.fillText(label, lx, h / 2 + 0.5);
-          labelEnd = lx + lw;
-        }
-      }
-    }
-    stripImages.versions = image;
-  }
+  stripImages = buildStripImages(
+    { disagree: el.stripDisagree, relevance: el.stripRelevance, versions: el.stripVersions },
+    {
+      ready: !!replayView.loaded && rec.ticks > 0,
+      ticks: rec.ticks,
+      analysis: rec.analysis,
+      analysisState: replayView.analysis,
+      versionChanges: rec.versionChanges,
+      inset: stripInset(),
+      dpr: window.devicePixelRatio || 1,
+    });
   stripsDirty = false;
 }
 
 function drawStrips() {
   if (stripsDirty) buildStrips();
-  const inset = stripInset();
+  const where = {
+    cursor: replayView.loaded && rec.ticks ? replayView.index : null,
+    ticks: rec.ticks,
+    inset: stripInset(),
+    dpr: window.devicePixelRatio || 1,
+  };
   const switches = [
     [el.stripDisagree, el.labelDisagree, stripImages.disagree, el.disagree.checked],
     [el.stripRelevance, el.labelRelevance, stripImages.relevance, el.relevance.checked],
@@ -1008,16 +774,7 @@ function drawStrips() {
   for (const [strip, label, image, on] of switches) {
     strip.classList.toggle("off", !on);
     label.classList.toggle("off", !on);
-    const g = strip.getContext("2d");
-    const w = strip.width, h = strip.height;
-    g.clearRect(0, 0, w, h);
-    if (on && image && image.width === w && image.height === h) g.drawImage(image, 0, 0);
-    if (replayView.loaded && rec.ticks) {
-      const x = indexToX(replayView.index, w, inset);
-      g.fillStyle = COLORS.cursor;
-      const cw = Math.max(1, Math.round(window.devicePixelRatio || 1));
-      g.fillRect(Math.round(x - cw / 2), 0, cw, h);
-    }
+    paintStrip(strip, image, { ...where, on });
   }
 }
 
@@ -1073,11 +830,9 @@ el.scrub.addEventListener("input", () => {
 // A click or drag on a strip jumps there.
 function stripSeek(event) {
   if (!canPlay()) return;
-  const strip = event.currentTarget;
-  const rect = strip.getBoundingClientRect();
-  const inset = stripInset() / (window.devicePixelRatio || 1);
-  const f = (event.clientX - rect.left - inset) / Math.max(1, rect.width - 2 * inset);
-  seek(Math.min(1, Math.max(0, f)) * (rec.ticks - 1));
+  const rect = event.currentTarget.getBoundingClientRect();
+  const cssInset = stripInset() / (window.devicePixelRatio || 1);
+  seek(stripFraction(event.clientX, rect, cssInset) * (rec.ticks - 1));
 }
 for (const strip of [el.stripDisagree, el.stripRelevance, el.stripVersions]) {
   strip.addEventListener("pointerdown", (event) => {
