@@ -55,6 +55,25 @@ class Profile:
         return self.recordings / f"{stamp}-{seed & 0xFFFFFF:06x}{SUFFIX}"
 
     def list_recordings(self) -> list[Path]:
-        if not self.recordings.is_dir():
-            return []
-        return sorted(self.recordings.glob(f"*{SUFFIX}"))
+        return recordings_in(self.recordings)
+
+
+def recordings_in(folder: Path) -> list[Path]:
+    """The recordings in ``folder``, sorted by name, as resolved paths that lie inside it:
+    a symlink pointing out of the folder (out of the profile) is left out, so nothing
+    outside a player's data is ever read as one of their recordings."""
+    try:
+        root = folder.resolve(strict=True)
+    except OSError:
+        return []
+    if not root.is_dir():
+        return []
+    found = []
+    for path in sorted(root.glob(f"*{SUFFIX}")):
+        try:
+            resolved = path.resolve(strict=True)
+        except (OSError, RuntimeError):  # dangling link, link loop
+            continue
+        if resolved.parent == root and resolved.is_file():
+            found.append(resolved)
+    return found

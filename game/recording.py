@@ -22,21 +22,26 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import struct
 import threading
 import time
 import zlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from game import safe_json
 from game.engine import ENGINE_VERSION, Params, State
 
 FORMAT_VERSION = 1
 MAGIC = b"MPONGREC"
 SUFFIX = ".mpr"
 _MAX_HEADER_BYTES = 1 << 20
+_MAX_HEADER_DEPTH = 8  # the header is a flat object with one nested object (params)
+MAX_MODEL_VERSION = (1 << 31) - 1  # a record stores the model version as a signed 32-bit int
 
 log = logging.getLogger(__name__)
 
@@ -130,30 +135,93 @@ def _read_header(path: Path, data: bytes) -> tuple[dict, int]:
     if zlib.crc32(body) != crc:
         raise RecordingError(f"corrupt recording {name}: header fails its checksum")
     try:
-        header = json.loads(body)
+        header = safe_json.loads(body, _MAX_HEADER_BYTES, _MAX_HEADER_DEPTH)
     except ValueError as exc:
-        raise RecordingError(f"corrupt recording {name}: header is not JSON ({exc})") from None
+        raise RecordingError(f"corrupt recording {name}: header is {exc}") from None
     if not isinstance(header, dict) or header.get("format") != "mirror-pong-recording":
         raise RecordingError(f"{name} is not a Mirror Pong recording")
     if header.get("format_version") != FORMAT_VERSION:
         raise RecordingError(
-            f"{name} has recording format version {header.get('format_version')}; "
+            f"{name} has recording format version {_shown(header.get('format_version'))}; "
             f"this version of Mirror Pong reads version {FORMAT_VERSION}"
         )
     if header.get("engine_version") != ENGINE_VERSION:
         raise RecordingError(
-            f"{name} was recorded with engine version {header.get('engine_version')}; "
+            f"{name} was recorded with engine version {_shown(header.get('engine_version'))}; "
             f"this version of Mirror Pong runs engine version {ENGINE_VERSION}"
         )
     if header.get("record_size") != RECORD.size:
         raise RecordingError(f"corrupt recording {name}: unexpected record size")
+    for key, (kinds, valid, needs) in _HEADER_FIELDS.items():
+        if key not in header:
+            raise RecordingError(f"corrupt recording {name}: header has no {key}")
+        value = header[key]
+        if isinstance(value, bool) or not isinstance(value, kinds) or not valid(value):
+            raise RecordingError(
+                f"corrupt recording {name}: header {key} is {_shown(value)}, needs {needs}"
+            )
     return header, offset + length + 4
 
 
+def _shown(value: object) -> str:
+    """A value from a header, short enough for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _finite(value: float) -> bool:
+    return math.isfinite(value)
+
+
+# Every header field a reader uses: (JSON types, check, what it needs). bool is never a number.
+_HEADER_FIELDS: dict[str, tuple[tuple[type, ...], Callable[[object], bool], str]] = {
+    "seed": ((int,), lambda v: -(1 << 63) <= v < (1 << 64), "a 64-bit integer"),
+    "player": ((str,), lambda v: len(v) <= 200, "a name"),
+    "opponent": ((str,), lambda v: len(v) <= 200, "a name"),
+    "started_at": ((int, float), lambda v: _finite(v) and v >= 0, "a time"),
+    "params": ((dict,), lambda v: True, "an object"),
+}
+
+# Engine params: (type, lowest, highest). Anything outside these is not a match Mirror Pong
+# could have played (and a zero tick rate or a huge one would break re-simulation).
+_PARAM_RANGES: dict[str, tuple[type, float, float]] = {
+    "tick_rate": (int, 1, 10_000),
+    "court_width": (float, 1e-3, 1e3),
+    "court_height": (float, 1e-3, 1e3),
+    "paddle_inset": (float, 0.0, 1e3),
+    "paddle_half_height": (float, 1e-4, 1e3),
+    "paddle_speed": (float, 0.0, 1e4),
+    "ball_radius": (float, 1e-5, 1e3),
+    "serve_speed": (float, 1e-4, 1e4),
+    "speedup": (float, 1.0, 10.0),
+    "max_speed": (float, 1e-4, 1e4),
+    "max_bounce_angle": (float, 0.0, math.pi / 2),
+    "max_serve_angle": (float, 0.0, math.pi / 2),
+    "serve_delay_ticks": (int, 0, 1_000_000),
+    "points_to_win": (int, 1, 1_000_000),
+}
+
+
 def _header_params(path: Path, header: dict) -> Params:
+    """The engine params of a header whose fields ``_read_header`` checked: every one known,
+    of its type, in its range (one place for all of them)."""
+    params = header["params"]
+    unknown = sorted(set(params) - set(_PARAM_RANGES))
+    if unknown:
+        raise RecordingError(
+            f"corrupt recording {path.name}: unknown engine params {_shown(unknown)}"
+        )
+    for key, value in params.items():
+        kind, low, high = _PARAM_RANGES[key]
+        number = kind is float and isinstance(value, int | float) or isinstance(value, kind)
+        if isinstance(value, bool) or not number or not low <= value <= high:
+            raise RecordingError(
+                f"corrupt recording {path.name}: engine param {key} is {_shown(value)}, "
+                f"needs {'an integer' if kind is int else 'a number'} in [{low:g}, {high:g}]"
+            )
     try:
-        return Params.from_dict(header["params"])
-    except (KeyError, TypeError, ValueError) as exc:
+        return Params.from_dict({key: _PARAM_RANGES[key][0](v) for key, v in params.items()})
+    except (TypeError, ValueError) as exc:
         raise RecordingError(f"corrupt recording {path.name}: bad engine params ({exc})") from None
 
 
@@ -181,8 +249,10 @@ def read_recording(path: str | Path) -> Recording:
 class RecordingWriter:
     """Appends records to a file from a background thread; ``append`` never touches the disk.
 
-    A write error (a full disk, a vanished folder) stops recording, keeps what was written,
-    and is reported through ``error``; the game goes on.
+    A write error (a full disk, a vanished folder) or any failure of the writer thread stops
+    recording, keeps what was written, and is reported through ``error`` (the session shows
+    it as its ``recording_error``); the game goes on. ``append`` fits what enters a record to
+    its field (a model version beyond int32 is clamped, with one log line).
     """
 
     def __init__(self, path: Path, header: dict, flush_interval: float = 0.25) -> None:
@@ -193,6 +263,7 @@ class RecordingWriter:
         self._pending: deque[Record] = deque()
         self._wake = threading.Event()
         self._closing = False
+        self._warned_version = False
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "xb")  # noqa: SIM115 (closed by the writer thread); "x": never overwrite
         self._file.write(encode_header(header))
@@ -201,8 +272,21 @@ class RecordingWriter:
         self._thread.start()
 
     def append(self, record: Record) -> None:
-        if self.error is None:
-            self._pending.append(record)  # deque.append is atomic; no lock needed
+        if self.error is not None:
+            return
+        if not 0 <= record.model_version <= MAX_MODEL_VERSION:  # it must fit its int32 field
+            record = record._replace(model_version=self._fit_version(record.model_version))
+        self._pending.append(record)  # deque.append is atomic; no lock needed
+
+    def _fit_version(self, version: int) -> int:
+        if not self._warned_version:
+            self._warned_version = True
+            log.error(
+                "model version %s does not fit a recording; recorded as %d",
+                version,
+                MAX_MODEL_VERSION,
+            )
+        return min(max(int(version), 0), MAX_MODEL_VERSION)
 
     def close(self, wait: bool = True) -> None:
         """Write everything still queued and close the file; ``wait=False`` returns at once
@@ -213,13 +297,18 @@ class RecordingWriter:
             self._thread.join()
 
     def _run(self) -> None:
-        while True:
-            closing = self._closing
-            self._write_pending()
-            if closing:
-                break
-            self._wake.wait(self.flush_interval)
-            self._wake.clear()
+        try:
+            while True:
+                closing = self._closing
+                self._write_pending()
+                if closing:
+                    break
+                self._wake.wait(self.flush_interval)
+                self._wake.clear()
+        except Exception as exc:  # a bug, never a silent dead recorder: say it, stop cleanly
+            log.exception("the recorder of %s failed", self.path)
+            self.error = f"recording stopped: internal error ({type(exc).__name__}: {exc})"[:300]
+            self._pending.clear()
         try:
             self._file.close()
         except OSError as exc:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from game.engine import Event, State, new_match, step
-from game.recording import Record, Recording
+from game.recording import Record, Recording, RecordingError
 
 
 @dataclass
@@ -20,7 +20,13 @@ class Divergence:
 
 def verify(recording: Recording) -> Divergence | None:
     """Replay the recorded commands from the recorded seed; return the first state that
-    differs from the recording, or None when every recorded state is reproduced exactly."""
+    differs from the recording, or None when every recorded state is reproduced exactly.
+
+    A recording with no records proves nothing: RecordingError (one line)."""
+    if not recording.records:
+        raise RecordingError(
+            f"{recording.path.name} has no recorded ticks: there is nothing to verify"
+        )
     state = new_match(recording.seed, recording.params)
     for index, record in enumerate(recording.records):
         state, _ = step(state, record.left_cmd, record.right_cmd, recording.params)

@@ -2,7 +2,10 @@
 
 Names from the browser are never paths: they are looked up in a table built from the
 profile's recordings folder (plus the file given on the command line), so nothing outside
-the data directory can be read. Ticks are served in slices read straight from the file (the
+the data directory can be read; a symlink in the folder that points out of it is ignored.
+Every route checks the Host header (``game.server.guard_middleware``), so a DNS-rebinding
+page cannot read recordings. A recording that cannot be read is listed with its error; it
+never takes the list down with it. Ticks are served in slices read straight from the file (the
 records have a fixed size), so seeking in a 30-minute recording reads only what is shown.
 
 The overlays that need a model (the mirror's ghost, where it disagrees, relevance weights)
@@ -23,7 +26,9 @@ import numpy as np
 from aiohttp import web
 
 from game.engine import State
-from game.recording import RECORD, SUFFIX, RecordingError, RecordingFile
+from game.profiles import recordings_in
+from game.recording import RECORD, RecordingError, RecordingFile
+from game.server import guard_middleware
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +63,7 @@ class ReplayLibrary:
     _summaries: dict = field(default_factory=dict)
 
     def table(self) -> dict[str, Path]:
-        table: dict[str, Path] = {}
-        if self.recordings_dir.is_dir():
-            for path in sorted(self.recordings_dir.glob(f"*{SUFFIX}")):
-                table[path.name] = path
+        table: dict[str, Path] = {path.name: path for path in recordings_in(self.recordings_dir)}
         for path in self.extra_files:
             name = path.name if table.get(path.name, path) == path else f"given-{path.name}"
             table[name] = path
@@ -80,7 +82,11 @@ class ReplayLibrary:
             return {"name": name, "error": f"cannot read: {exc.strerror}"}
         key = (path, stat.st_mtime_ns, stat.st_size)
         if key not in self._summaries:
-            self._summaries[key] = self._summarize(name, path)
+            try:
+                self._summaries[key] = self._summarize(name, path)
+            except Exception as exc:  # one bad file must not take the whole list down
+                log.exception("cannot summarize recording %s", path)
+                return {"name": name, "error": f"unreadable: {type(exc).__name__}"}
         return self._summaries[key]
 
     @staticmethod
@@ -245,9 +251,11 @@ def create_replay_app(
     analyze: Analyzer | None = None,
     list_models: ModelLister | None = None,
     web_root: Path = WEB_ROOT,
+    host: str = "127.0.0.1",
 ) -> web.Application:
-    """A server with no game: the viewer page, its API and the shared static files."""
-    app = web.Application()
+    """A server with no game: the viewer page, its API and the shared static files.
+    ``host`` is the address it serves on: the Host header every request must name."""
+    app = web.Application(middlewares=[guard_middleware(host)])
     add_replay_routes(app, library, analyze, list_models, web_root)
 
     async def index(request: web.Request) -> web.HTTPFound:

@@ -4,15 +4,20 @@
 on the real clock. Each client gets the newest frame as JSON once per tick; a slow client
 skips frames instead of holding anything up. Client messages are JSON objects with a
 ``type`` field, validated against ``CLIENT_MESSAGE_SCHEMA``; anything malformed, unknown or
-larger than ``MAX_MESSAGE_BYTES`` is dropped with a log line. A WebSocket whose Origin is not
-this server's own is refused with 403.
+larger than ``MAX_MESSAGE_BYTES`` or nested deeper than ``MAX_MESSAGE_DEPTH`` is dropped,
+with a log line rate-limited for the whole server. An HTTP request whose Host is not this
+server's (DNS rebinding) and a WebSocket whose Origin is not are refused with 403; the
+replay viewer's app uses the same checks (``guard_middleware``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import ipaddress
 import json
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +27,7 @@ from urllib.parse import urlsplit
 import jsonschema
 from aiohttp import WSMsgType, web
 
+from game import safe_json
 from game.engine import Event
 from game.session import Clock, RealClock, Session
 
@@ -29,6 +35,8 @@ log = logging.getLogger(__name__)
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "assets" / "web"
 MAX_MESSAGE_BYTES = 1024
+MAX_MESSAGE_DEPTH = 4  # client messages are flat objects
+MAX_URL_PATH = 1024  # longer request paths are answered 414 before any route sees them
 PROTOCOL_VERSION = 1
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 
@@ -151,6 +159,42 @@ def hello_message(session: Session) -> dict:
     }
 
 
+def host_allowed(request: web.Request, bound_host: str) -> bool:
+    """Every HTTP request must name this server in its Host header: a loopback name, the
+    host it was told to serve, or an IP address. A DNS-rebinding page reaches a loopback
+    server under its own domain name, so its requests fail this check."""
+    hostname = (urlsplit(f"//{request.host}").hostname or "").lower()
+    if hostname in _LOOPBACK_NAMES or hostname == bound_host.lower():
+        return True
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    return True  # a name never resolved by DNS cannot be rebound
+
+
+def guard_middleware(bound_host: str):
+    """The checks every route of both apps (game and replay viewer) shares: a foreign Host
+    is refused with 403, an overlong path with 414, and a path the file system cannot
+    represent (a name too long, a file used as a folder) answers 404 instead of 500."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler):
+        if not host_allowed(request, bound_host):
+            _DROP_LOG.note(f"refused an HTTP request for foreign Host {request.host[:80]!r}")
+            raise web.HTTPForbidden(text="unknown Host")
+        if len(request.raw_path) > MAX_URL_PATH:
+            raise web.HTTPRequestURITooLong(text="path too long")
+        try:
+            return await handler(request)
+        except OSError as exc:
+            if exc.errno in (errno.ENAMETOOLONG, errno.ENOTDIR, errno.ELOOP):
+                raise web.HTTPNotFound() from None
+            raise
+
+    return guard
+
+
 def origin_allowed(request: web.Request, bound_host: str) -> bool:
     """A browser's WebSocket must come from a page this server served. Clients that send no
     Origin (not browsers, so not a cross-site page) are let in."""
@@ -173,7 +217,7 @@ EXTRA_FRAME_KEY = web.AppKey("extra_frame", list)
 
 
 def create_app(config: ServerConfig, session: Session) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[guard_middleware(config.host)])
     app[SESSION_KEY] = session
     app[CONFIG_KEY] = config
     app[CLIENTS_KEY] = weakref.WeakSet()
@@ -246,14 +290,42 @@ def create_app(config: ServerConfig, session: Session) -> web.Application:
     return app
 
 
+class _DropLog:
+    """Rate-limits the log lines about refused client input for the whole server, so a
+    client reconnecting in a loop cannot flood the log: at most ``per_window`` lines per
+    ``window`` seconds, then one line saying how many were left out."""
+
+    def __init__(self, per_window: int = 20, window: float = 60.0) -> None:
+        self.per_window = per_window
+        self.window = window
+        self.total = 0
+        self._window_start = float("-inf")
+        self._logged = 0
+        self._suppressed = 0
+
+    def note(self, line: str) -> None:
+        self.total += 1
+        now = time.monotonic()
+        if now - self._window_start >= self.window:
+            if self._suppressed:
+                log.warning("... %d more such lines left out", self._suppressed)
+            self._window_start, self._logged, self._suppressed = now, 0, 0
+        if self._logged < self.per_window:
+            self._logged += 1
+            log.warning("%s", line)
+        else:
+            self._suppressed += 1
+
+
+_DROP_LOG = _DropLog()  # one per process: a process runs one server
+
+
 def _drop(client: _Client, reason: str) -> None:
     client.dropped += 1
-    if client.dropped <= 100 or client.dropped % 1000 == 0:  # never let a flood flood the log
-        log.warning("dropped a client message (%s); %d dropped so far", reason, client.dropped)
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not allowed")
+    _DROP_LOG.note(
+        f"dropped a client message ({reason}); {client.dropped} from this client, "
+        f"{_DROP_LOG.total + 1} in all"
+    )
 
 
 def handle_client_message(
@@ -267,9 +339,9 @@ def handle_client_message(
         _drop(client, f"{len(data)} bytes, over the {MAX_MESSAGE_BYTES}-byte limit")
         return
     try:
-        message = json.loads(data, parse_constant=_reject_constant)
-    except ValueError:
-        _drop(client, "not JSON")
+        message = safe_json.loads(data, MAX_MESSAGE_BYTES, MAX_MESSAGE_DEPTH)
+    except ValueError as exc:  # not JSON, too deep, a non-finite or huge number
+        _drop(client, str(exc)[:200])
         return
     errors = list(validator.iter_errors(message))
     if errors:
