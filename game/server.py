@@ -20,7 +20,7 @@ import logging
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,6 +29,7 @@ from aiohttp import WSMsgType, web
 
 from game import safe_json
 from game.engine import Event
+from game.ports import LearningPort, LearningStats, control_types
 from game.session import Clock, RealClock, Session
 
 log = logging.getLogger(__name__)
@@ -80,10 +81,6 @@ class ServerConfig:
     port: int = 8000
     web_root: Path = WEB_ROOT
     clock_factory: Callable[[], Clock] = RealClock
-    extra_handlers: dict[str, Callable[[dict], None]] = field(default_factory=dict)
-    """Handlers for further message types (the learner's controls), keyed by type."""
-    extra_schemas: list[dict] = field(default_factory=list)
-    """Schemas (oneOf branches) for those further message types."""
 
 
 class _Client:
@@ -117,7 +114,9 @@ class _Client:
                     return
 
 
-def frame_message(session: Session, events: tuple[Event, ...], extra: dict | None = None) -> dict:
+def frame_message(
+    session: Session, events: tuple[Event, ...], learning: LearningStats | None = None
+) -> dict:
     state = session.state
     frame = {
         "type": "frame",
@@ -136,8 +135,8 @@ def frame_message(session: Session, events: tuple[Event, ...], extra: dict | Non
         "recording": session.recording_error,
         "events": [event.kind for event in events],
     }
-    if extra:
-        frame.update(extra)
+    if learning is not None:
+        frame["learning"] = learning
     return frame
 
 
@@ -213,29 +212,40 @@ def origin_allowed(request: web.Request, bound_host: str) -> bool:
 SESSION_KEY = web.AppKey("session", Session)
 CONFIG_KEY = web.AppKey("config", ServerConfig)
 CLIENTS_KEY = web.AppKey("clients", weakref.WeakSet)
-EXTRA_FRAME_KEY = web.AppKey("extra_frame", list)
+HUD_EVERY_TICKS = 30  # the learning panel's figures go out twice a second
 
 
-def create_app(config: ServerConfig, session: Session) -> web.Application:
+def create_app(
+    config: ServerConfig, session: Session, learning: LearningPort | None = None
+) -> web.Application:
+    """The game's site for ``session``; ``learning``, when plugged in, gets its controls
+    from the page and its HUD stats shown there."""
     app = web.Application(middlewares=[guard_middleware(config.host)])
     app[SESSION_KEY] = session
     app[CONFIG_KEY] = config
     app[CLIENTS_KEY] = weakref.WeakSet()
-    app[EXTRA_FRAME_KEY] = []  # callables adding fields to each frame (the learner's stats)
+    schemas = list(learning.control_schemas) if learning is not None else []
     validator = jsonschema.Draft202012Validator(
-        {**CLIENT_MESSAGE_SCHEMA, "oneOf": CLIENT_MESSAGE_SCHEMA["oneOf"] + config.extra_schemas}
+        {**CLIENT_MESSAGE_SCHEMA, "oneOf": CLIENT_MESSAGE_SCHEMA["oneOf"] + schemas}
     )
+    controls = control_types(learning) if learning is not None else set()
+    published = iter(range(1 << 62))
 
     def publish(session: Session, events: tuple[Event, ...]) -> None:
         clients = app[CLIENTS_KEY]
+        hud_due = next(published) % HUD_EVERY_TICKS == 0
         if not clients:
             return
-        extra: dict = {}
-        for add_fields in app[EXTRA_FRAME_KEY]:
-            extra.update(add_fields())
-        message = json.dumps(frame_message(session, events, extra))
+        stats = learning.hud_stats() if learning is not None and hud_due else None
+        message = json.dumps(frame_message(session, events, stats))
         for client in clients:
-            client.offer(message, sticky=bool(extra))
+            client.offer(message, sticky=stats is not None)  # stats are never skipped
+
+    def handle_control(message: dict) -> bool:
+        if message["type"] not in controls:
+            return False
+        learning.handle_control(message)
+        return True
 
     async def run_session(app: web.Application):
         session.subscribers.append(publish)
@@ -264,7 +274,7 @@ def create_app(config: ServerConfig, session: Session) -> web.Application:
         try:
             async for message in ws:
                 if message.type == WSMsgType.TEXT:
-                    handle_client_message(session, message.data, client, validator, config)
+                    handle_client_message(session, message.data, client, validator, handle_control)
                 elif message.type == WSMsgType.BINARY:
                     _drop(client, "binary message")
         finally:
@@ -276,6 +286,16 @@ def create_app(config: ServerConfig, session: Session) -> web.Application:
                 session.set_paused(True)
         return ws
 
+    async def loop_figures(request: web.Request) -> web.Response:
+        """How punctual the loop has been (for ``bench soak``); counted on request."""
+        return web.json_response(
+            {
+                "ticks": session.ticks_run,
+                "late_ticks": session.late_ticks,
+                "tick": session.state.tick,
+            }
+        )
+
     async def close_sockets(app: web.Application) -> None:
         for client in list(app[CLIENTS_KEY]):
             await client.ws.close(code=1001, message=b"server shutting down")
@@ -286,6 +306,7 @@ def create_app(config: ServerConfig, session: Session) -> web.Application:
     app.cleanup_ctx.append(run_session)
     app.router.add_get("/", index)
     app.router.add_get("/ws", websocket)
+    app.router.add_get("/api/loop", loop_figures)
     app.router.add_static("/static/", config.web_root, show_index=False, follow_symlinks=False)
     return app
 
@@ -333,8 +354,9 @@ def handle_client_message(
     data: str,
     client: _Client,
     validator: jsonschema.Draft202012Validator,
-    config: ServerConfig,
+    handle_control: Callable[[dict], bool] = lambda message: False,
 ) -> None:
+    """Apply one client message; anything malformed or unknown is dropped with a log line."""
     if len(data) > MAX_MESSAGE_BYTES:
         _drop(client, f"{len(data)} bytes, over the {MAX_MESSAGE_BYTES}-byte limit")
         return
@@ -356,5 +378,5 @@ def handle_client_message(
         session.set_paused(message["paused"])
     elif kind == "new_match":
         session.new_match()
-    elif kind in config.extra_handlers:
-        config.extra_handlers[kind](message)
+    else:
+        handle_control(message)  # a learning control (the schema admitted only declared ones)

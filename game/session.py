@@ -24,6 +24,7 @@ from typing import Protocol
 
 from game.engine import LEFT, RIGHT, Event, Params, State, clamp_command, new_match, step, view
 from game.opponent import Opponent
+from game.ports import FrameSink
 from game.recording import Record, RecordingWriter
 
 log = logging.getLogger(__name__)
@@ -42,16 +43,19 @@ class Clock(Protocol):
     async def sleep_until(self, deadline: float) -> None: ...
 
 
+def tune_process_for_real_time() -> None:
+    """Process-wide settings for real-time play; ``play`` (and the benches that measure it)
+    call this once, after start-up and before the loop starts ticking."""
+    # Background threads (recorder, model gate, queue feeders) hand the GIL back after
+    # 1 ms instead of the default 5 ms, so a tick never waits long for it.
+    sys.setswitchinterval(0.001)
+    # Objects alive at start-up (modules, the app) leave the collector's view, which keeps
+    # full collections, and their pauses, short.
+    gc.freeze()
+
+
 class RealClock:
     """Wall-clock time. Sleeps until just before the deadline, then yields until it."""
-
-    def __init__(self) -> None:
-        # Background threads (recorder, model gate, queue feeders) hand the GIL back after
-        # 1 ms instead of the default 5 ms, so a tick never waits long for it.
-        sys.setswitchinterval(0.001)
-        # Objects alive at start-up (modules, the app) leave the collector's view, which
-        # keeps full collections, and their pauses, short.
-        gc.freeze()
 
     def now(self) -> float:
         return time.perf_counter()
@@ -76,14 +80,6 @@ class SimClock:
     async def sleep_until(self, deadline: float) -> None:
         self.t = max(self.t, deadline)
         await asyncio.sleep(0)
-
-
-class FrameSink(Protocol):
-    """Receives every played tick (the learner implements this). Must return at once."""
-
-    def on_tick(
-        self, before: State, left_cmd: float, right_cmd: float, after: State, events: tuple
-    ) -> None: ...
 
 
 RecorderFactory = Callable[[Params, int, str], "RecordingWriter | None"]
@@ -115,6 +111,8 @@ class Session:
         self.frame_sinks: list[FrameSink] = []
         self.paused = False
         self.lateness: deque[float] = deque(maxlen=60 * 60 * 10)  # seconds late, per tick
+        self.ticks_run = 0  # ticks the loop has run (paused ones too)
+        self.late_ticks = 0  # of those, ticks that started more than one tick late
         self.recording_error: str | None = None
         self._key_command = 0.0
         self._pointer_target: float | None = None  # court y the pointer asks for
@@ -245,5 +243,8 @@ class Session:
             if late > _RESYNC_AFTER:
                 deadline = clock.now()
             self.lateness.append(late)
+            self.ticks_run += 1
+            if late > dt:  # started after the next tick was already due: a frame was lost
+                self.late_ticks += 1
             self.tick()
             played += 1

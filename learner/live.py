@@ -1,15 +1,15 @@
-"""Live learning: the trainer process and the game-side object that talks to it.
+"""Live learning: the game-side half of the learner, which implements ``game.ports``.
 
-    game process                                   trainer process (spawned, niced, 1 thread)
-    Session ── on_tick ──► LiveLearner ── frames (every 15 ticks) ──► MirrorTrainer
-                               ▲   control (pause, reset, model, weights) ──►      │
-       MirrorOpponent ◄── ModelGate ◄── receiver thread ◄── candidates, stats ─────┘
+    game process                                   trainer process (trainer_process.py)
+    Session ── on_tick ──► LiveLearner ── frames (every 15 ticks) ──► TrainerLoop
+                               ▲   controls (Pause, Reset, SetWeights...) ──►   │
+       MirrorOpponent ◄── ModelGate ◄── supervisor ◄── CandidateReady, StatsReport
 
-``LiveLearner`` implements the game's frame sink and learning-control port; nothing in it
-blocks the session loop: ``on_tick`` appends to a list and hands a batch to a
-``multiprocessing`` queue (whose feeder thread does the pickling). A receiver thread takes
-candidates and stats, runs the gate off the tick path, and restarts the trainer if it dies;
-the opponent keeps its last good model meanwhile.
+Nothing here blocks the session loop: ``on_tick`` appends to a list and hands a batch to a
+``multiprocessing`` queue (whose feeder thread does the pickling). The supervisor thread
+takes candidates and stats, runs the gate off the tick path, and restarts a trainer that
+died, primed with the last minutes of play; the opponent keeps its last good model
+meanwhile. ``hud_stats`` tells the page the learner's true state and the age of its figures.
 """
 
 from __future__ import annotations
@@ -22,23 +22,43 @@ import queue
 import threading
 import time
 from collections import deque
-from dataclasses import asdict
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
-from game.engine import DEFAULT_PARAMS, Params, State
-from game.files import atomic_write
+from game.engine import DEFAULT_PARAMS, Params
 from game.mirror_opponent import GateStats, MirrorOpponent, ModelGate
+from game.ports import LearningStats
 from learner.config import TrainerConfig
 from learner.mirror import MirrorFiles
 from learner.sampler import RelevanceWeights
+from learner.trainer_process import (
+    CandidateReady,
+    Control,
+    Pause,
+    Reset,
+    Resume,
+    SetArchitecture,
+    SetFlatOut,
+    SetWeights,
+    StatsReport,
+    Stop,
+    TrainerLog,
+    TrainerSetup,
+    TrainerStats,
+    trainer_main,
+)
+from models.contract import ARCHITECTURES
 
 log = logging.getLogger(__name__)
 
 FRAMES_PER_BATCH = 15  # a quarter second of play per message to the trainer
-EVALUATE_EVERY = 2.0  # seconds of wall time between held-out evaluations
-STATS_EVERY = 0.5
-CHECKPOINT_EVERY = 20.0
-ARCHITECTURES = ("mlp", "transformer")
+PRIME_TICKS = 3 * 60 * 60  # the last 3 minutes of play, kept for a restarted trainer
+QUIET_AFTER = 5.0  # seconds without a report from a live trainer: the HUD says "quiet"
+RESTART_BACKOFF_FIRST = 1.0  # seconds; doubles with each death within RESTART_WINDOW
+RESTART_BACKOFF_MAX = 30.0
+MAX_RESTARTS = 5  # deaths within RESTART_WINDOW after which learning is reported stopped
+RESTART_WINDOW = 300.0
+TIMINGS_KEPT = 2000
 
 CONTROL_SCHEMAS: list[dict] = [
     {
@@ -73,144 +93,34 @@ CONTROL_SCHEMAS: list[dict] = [
 ]
 
 
-# -- the trainer process ------------------------------------------------------------------
-
-
-def trainer_main(
-    frames_q: mp.Queue,
-    control_q: mp.Queue,
-    out_q: mp.Queue,
-    config: dict,
-    weights: dict,
-    params: dict,
-    checkpoint_path: str | None,
-    flat_out: bool = False,
-    start_version: int = 0,
-    start_generation: int = 0,
-) -> None:
-    """Entry point of the trainer process: learn until told to stop."""
-    import torch  # only here: the game process never loads torch
-
-    from learner.trainer import MirrorTrainer
-
-    with contextlib.suppress(OSError):
-        os.nice(10)  # the game loop comes first
-    torch.set_num_threads(1)
-    trainer = MirrorTrainer(
-        TrainerConfig(**config), RelevanceWeights.from_dict(weights), Params.from_dict(params)
-    )
-    checkpoint = Path(checkpoint_path) if checkpoint_path else None
-    if checkpoint is not None and checkpoint.exists():
-        try:
-            trainer.load_checkpoint(checkpoint.read_bytes())
-        except Exception as exc:  # a damaged checkpoint costs the weights, never the game
-            out_q.put(("log", f"could not load {checkpoint.name} ({exc}); starting fresh", 0))
-    # Versions only go up, even when a restarted trainer lost its latest checkpoint.
-    trainer.version = max(trainer.version, start_version)
-    learning = True
-    generation = start_generation  # bumped by each reset; older generations' messages are stale
-    step_budget = 0.0
-    last_eval = last_stats = last_checkpoint = time.monotonic()
-    steps_at_stats, frames_at_stats = trainer.steps, trainer.frames_seen
-    last_step_end = time.time()
-
-    while True:
-        new_ticks = 0
-        try:
-            for _ in range(64):
-                batch = frames_q.get(timeout=0.02 if new_ticks == 0 and step_budget < 1 else 0)
-                if learning:
-                    for state, left_cmd, events in batch:
-                        trainer.add_tick(State(*state), left_cmd, events)
-                        new_ticks += 1
-        except queue.Empty:
-            pass
-        while True:
-            try:
-                command, *args = control_q.get_nowait()
-            except queue.Empty:
-                break
-            if command == "stop":
-                if checkpoint is not None:
-                    atomic_write(checkpoint, trainer.checkpoint())
-                return
-            if command == "pause":
-                learning = False
-            elif command == "resume":
-                learning = True
-            elif command == "reset":
-                generation = args[0]
-                trainer.reset_mirror()
-                step_budget = 0.0
-                if checkpoint is not None:
-                    checkpoint.unlink(missing_ok=True)
-            elif command == "architecture":
-                trainer.set_architecture(args[0])
-            elif command == "weights":
-                trainer.sampler.set_weights(RelevanceWeights.from_dict(args[0]))
-            elif command == "flat_out":
-                flat_out = bool(args[0])
-
-        if learning:
-            tick_rate = trainer.params.tick_rate
-            step_budget = min(
-                step_budget + new_ticks / tick_rate * trainer.config.steps_per_second,
-                2 * trainer.config.steps_per_second,
-            )
-            steps = 8 if flat_out else int(step_budget)
-            for _ in range(steps):
-                if trainer.train_step() is None:
-                    break
-                step_budget = max(0.0, step_budget - 1)
-                last_step_end = time.time()
-
-        now = time.monotonic()
-        if learning and now - last_eval >= EVALUATE_EVERY:
-            last_eval = now
-            evaluation = trainer.evaluate()
-            candidate = trainer.candidate(evaluation, produced_at=last_step_end)
-            if candidate is not None:
-                out_q.put(("candidate", candidate, generation))
-        if now - last_stats >= STATS_EVERY:
-            elapsed = now - last_stats
-            last_stats = now
-            latest = trainer.history[-1] if trainer.history else {}
-            stats = {
-                "learning": learning,
-                "architecture": trainer.config.architecture,
-                "frames": trainer.frames_trained,
-                "frames_seen": trainer.frames_seen,
-                "steps": trainer.steps,
-                "loss": None if trainer.last_loss != trainer.last_loss else trainer.last_loss,
-                "agreement": latest.get("agreement"),
-                "approach_agreement": latest.get("approach_agreement"),
-                "untrained_agreement": latest.get("untrained_agreement"),
-                "heldout_frames": latest.get("heldout_frames", 0),
-                "play_minutes": trainer.play_minutes(),
-                "steps_per_second": (trainer.steps - steps_at_stats) / elapsed,
-                "samples_per_second": (trainer.steps - steps_at_stats)
-                * trainer.config.batch_size
-                / elapsed,
-                "frames_per_second": (trainer.frames_seen - frames_at_stats) / elapsed,
-                "trainer_version": trainer.version,
-                **trainer.sampler_stats(),
-                "weights": trainer.sampler.weights.to_dict(),
-            }
-            steps_at_stats, frames_at_stats = trainer.steps, trainer.frames_seen
-            out_q.put(("stats", stats, generation))
-        if checkpoint is not None and now - last_checkpoint >= CHECKPOINT_EVERY:
-            last_checkpoint = now
-            try:
-                atomic_write(checkpoint, trainer.checkpoint())
-            except OSError as exc:
-                out_q.put(("log", f"could not save checkpoint: {exc.strerror or exc}", 0))
-
-
 # -- the game side --------------------------------------------------------------------------
 
 
+@dataclass
+class SwapTiming:
+    """When a candidate was made, reached the game, passed the gate: filled by the
+    receiver thread only. The tick that first plays it is noted separately (``_swaps``), so
+    timing can never break the swap it measures."""
+
+    produced_at: float  # time.time() at the end of the training step that made it
+    received_at: float
+    checked_at: float | None = None
+
+
 class LiveLearner:
-    """Frame sink, model source and learning controls for one player's session."""
+    """The game's learning port for one player's session: frames out to the trainer
+    process, models in through the gate, controls and HUD stats for the page.
+
+    Supervision: a supervisor thread receives the trainer's reports, runs the gate, and
+    watches the process. A trainer that dies is restarted with backoff (1, 2, 4 ... 30 s)
+    and primed with the most recent play; after MAX_RESTARTS deaths within RESTART_WINDOW
+    learning is reported stopped, with the reason, and the mirror keeps playing. An error
+    in the supervisor itself is logged once with its traceback and the loop goes on; the
+    HUD always says which of live, paused, restarting, quiet or stopped is true, and how old
+    the figures are.
+    """
+
+    control_schemas = CONTROL_SCHEMAS
 
     def __init__(
         self,
@@ -235,92 +145,106 @@ class LiveLearner:
         except (ValueError, TypeError) as exc:
             log.warning("ignoring saved sampler weights (%s); using defaults", exc)
             self.weights = RelevanceWeights()
-        self.learning = bool(settings.get("learning", True))
-        self.stats: dict = {}
+        self.learning = settings.get("learning", True)
+        if not isinstance(self.learning, bool):  # "false" once meant learning on, silently
+            log.warning(
+                "ignoring learning=%r in the saved settings (must be true or false); "
+                "learning is on",
+                self.learning,
+            )
+            self.learning = True
+        self.latest: TrainerStats | None = None
         self.chart: deque[dict] = deque(maxlen=600)
         self.restarts = 0
-        self.swap_latencies: deque[float] = deque(maxlen=1000)  # seconds, step end -> first tick
-        self._produced_at: dict[int, float] = {}
-        self._stages: dict[int, list[float]] = {}
-        self.swap_stages: deque[tuple[float, float, float]] = deque(maxlen=1000)
+        self.state = "starting"  # starting, live, restarting, stopped
+        self.state_reason: str | None = None
+        self._deaths: deque[float] = deque()  # monotonic times of trainer deaths
+        self._respawn_at: float | None = None
+        self._recent: deque[list] = deque(maxlen=PRIME_TICKS // FRAMES_PER_BATCH)
+        self._timings: dict[int, SwapTiming] = {}
+        self._swaps: deque[tuple[int, float]] = deque(maxlen=1000)  # (version, first tick)
         self._buffer: list = []
         self._generation = 0
         self._settings_lock = threading.Lock()
-        self._stopping = False
-        self._process: mp.Process | None = None
+        self._stopping = threading.Event()
+        self._process: mp.process.BaseProcess | None = None
         self._context = mp.get_context("spawn")
-        self._receiver: threading.Thread | None = None
+        self._supervisor: threading.Thread | None = None
+        self._errors_logged: set[str] = set()
         opponent.on_swap = self._on_swap
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, wait_for_tick_gap: Callable[[], None] | None = None) -> None:
+        if wait_for_tick_gap is not None:
+            self.gate.between_ticks = wait_for_tick_gap
         self._load_saved_model()
-        self._spawn()
-        self._receiver = threading.Thread(
-            target=self._receive, name="learner-receiver", daemon=True
+        self._spawn(primer=[])
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="learner-supervisor", daemon=True
         )
-        self._receiver.start()
+        self._supervisor.start()
 
     def _load_saved_model(self) -> None:
         if self.files is None or not self.files.model.exists():
             return
-        try:
-            data = self.files.model.read_bytes()
-        except OSError as exc:
-            log.warning("could not read the saved mirror: %s", exc.strerror or exc)
-            return
-        from game.mirror_opponent import check_candidate
+        from game.mirror_opponent import CandidateRejected, check_candidate
 
         try:
+            data = self.files.model.read_bytes()
             _, metadata = check_candidate(data)
             version = int(metadata.get("model_version", "0"))
-        except Exception as exc:
+        except (OSError, ValueError, CandidateRejected) as exc:
             log.warning("the saved mirror cannot play (%s); starting from scripted", exc)
             return
         if self.gate.consider(data, version) is not None:
             log.info("your mirror v%d is back (from %s)", version, self.files.model)
 
-    def _spawn(self) -> None:
+    def _spawn(self, primer: list) -> None:
         self._frames_q = self._context.Queue()
         self._control_q = self._context.Queue()
         self._out_q = self._context.Queue()
-        if not self.learning:
-            self._control_q.put(("pause",))
+        setup = TrainerSetup(
+            config=asdict(self.config),
+            weights=self.weights.to_dict(),
+            params=self.params.to_dict(),
+            checkpoint_path=str(self.files.checkpoint) if self.files else None,
+            learning=self.learning,
+            flat_out=self.flat_out,
+            start_version=max(self.opponent.model_version, self._trainer_version()),
+            generation=self._generation,
+            primer=primer,
+        )
         self._process = self._context.Process(
             target=trainer_main,
             name="mirror-trainer",
-            args=(
-                self._frames_q,
-                self._control_q,
-                self._out_q,
-                asdict(self.config),
-                self.weights.to_dict(),
-                self.params.to_dict(),
-                str(self.files.checkpoint) if self.files else None,
-                self.flat_out,
-                max(self.opponent.model_version, self.stats.get("trainer_version", 0)),
-                self._generation,
-            ),
+            args=(self._frames_q, self._control_q, self._out_q, setup),
             daemon=True,
         )
         self._process.start()
+        self.state = "live"
+        self.state_reason = None
 
     def stop(self) -> None:
-        self._stopping = True
+        self._stopping.set()
         process = self._process
         if process is not None and process.is_alive():
-            self._control_q.put(("stop",))
-            process.join(timeout=5)
+            self._control_q.put(Stop())
+            process.join(timeout=5)  # it saves its checkpoint first
             if process.is_alive():
                 process.terminate()
                 process.join(timeout=2)
-        if self._receiver is not None:
-            self._receiver.join(timeout=2)
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=2)
 
     @property
     def trainer_pid(self) -> int | None:
         return self._process.pid if self._process else None
+
+    @property
+    def stats(self) -> dict:
+        """The trainer's latest report as a dict ({} before the first)."""
+        return asdict(self.latest) if self.latest else {}
 
     # -- frame sink (called by the session loop every tick; must not block) -----------------
 
@@ -330,29 +254,32 @@ class LiveLearner:
         self._buffer.append((tuple(before), left_cmd, [(e.kind, e.side) for e in events]))
         if len(self._buffer) >= FRAMES_PER_BATCH:
             batch, self._buffer = self._buffer, []
-            self._frames_q.put(batch)  # a feeder thread pickles and sends it
+            self._recent.append(batch)  # what a restarted trainer is primed with
+            if self.state == "live":
+                self._frames_q.put(batch)  # a feeder thread pickles and sends it
 
     # -- controls (called from the server's message handlers) ------------------------------
 
-    def handle(self, message: dict) -> None:
+    def handle_control(self, message: dict) -> None:
         kind = message["type"]
         if kind == "learning":
             action = message["action"]
             if action == "reset":
                 self._generation += 1
-                self._control_q.put(("reset", self._generation))
+                self._send(Reset(self._generation))
                 self.opponent.offer(None)  # back to the scripted opponent
                 self.gate.stats = GateStats()
                 self.chart.clear()
-                self.stats = {}
+                self.latest = None
+                self._recent.clear()
                 if self.files:
                     self.files.model.unlink(missing_ok=True)
             else:
                 self.learning = action == "resume"
-                self._control_q.put((action,))
+                self._send(Resume() if self.learning else Pause())
         elif kind == "architecture":
             self.config.architecture = message["name"]
-            self._control_q.put(("architecture", message["name"]))
+            self._send(SetArchitecture(message["name"]))
         elif kind == "sampler_weights":
             try:
                 weights = RelevanceWeights.from_dict(
@@ -362,8 +289,15 @@ class LiveLearner:
                 log.warning("refused sampler weights: %s", exc)
                 return
             self.weights = weights
-            self._control_q.put(("weights", weights.to_dict()))
+            self._send(SetWeights(weights.to_dict()))
         self.save_settings()
+
+    handle = handle_control  # the name the benches and older callers use
+
+    def _send(self, control: Control) -> None:
+        """Controls go to the running trainer; a restarted one gets them in its setup."""
+        if self.state == "live":
+            self._control_q.put(control)
 
     def save_settings(self, wait: bool = False) -> None:
         """Save the learner's settings in the profile, off the calling (loop) thread."""
@@ -380,29 +314,42 @@ class LiveLearner:
             writer.join()
 
     def _write_settings(self, settings: dict) -> None:
-        with self._settings_lock:  # the last request wins, whole
-            self.files.save_settings(settings)
+        try:
+            with self._settings_lock:  # the last request wins, whole
+                self.files.save_settings(settings)
+        except Exception:  # a writer thread must not die unheard
+            self._log_once("settings", "could not save the learner's settings")
 
     def set_flat_out(self, flat_out: bool) -> None:
         self.flat_out = flat_out
-        self._control_q.put(("flat_out", flat_out))
+        self._send(SetFlatOut(flat_out))
 
-    def hud(self) -> dict:
-        """What the browser shows about learning."""
+    # -- what the page shows ---------------------------------------------------------------
+
+    def hud_stats(self) -> LearningStats:
         gate = self.gate.stats
-        stats = self.stats
+        latest = self.latest
+        age = None if latest is None else max(0.0, time.time() - latest.made_at)
+        state = self.state
+        if state == "live" and not self.learning:
+            state = "paused"
+        elif state == "live" and latest is not None and age > QUIET_AFTER:
+            state = "quiet"
         return {
+            "state": state,
+            "state_reason": self.state_reason,
+            "stats_age": None if age is None else round(age, 1),
             "learning": self.learning,
             "architecture": self.config.architecture,
             "version": self.opponent.model_version,
-            "frames": stats.get("frames", 0),
-            "agreement": stats.get("agreement"),
-            "approach_agreement": stats.get("approach_agreement"),
-            "untrained_agreement": stats.get("untrained_agreement"),
-            "loss": stats.get("loss"),
-            "samples_per_second": stats.get("samples_per_second"),
-            "effective_sample_size": stats.get("effective_sample_size"),
-            "phase_split": stats.get("phase_split", {}),
+            "frames": latest.frames if latest else 0,
+            "agreement": latest.agreement if latest else None,
+            "approach_agreement": latest.approach_agreement if latest else None,
+            "untrained_agreement": latest.untrained_agreement if latest else None,
+            "loss": latest.loss if latest else None,
+            "samples_per_second": latest.samples_per_second if latest else None,
+            "effective_sample_size": latest.effective_sample_size if latest else None,
+            "phase_split": latest.phase_split if latest else {},
             "weights": self.weights.to_dict(),
             "accepted": gate.accepted,
             "rejected": gate.rejected,
@@ -411,60 +358,130 @@ class LiveLearner:
             "trainer_alive": bool(self._process and self._process.is_alive()),
         }
 
-    # -- receiver thread ---------------------------------------------------------------------
+    hud = hud_stats
 
-    def _receive(self) -> None:
+    # -- swap timing (read by the benches, never on the path it measures) ------------------
+
+    def _on_swap(self, model) -> None:
+        self._swaps.append((model.version, time.time()))  # on the tick: one append, no lookups
+
+    @property
+    def swap_latencies(self) -> list[float]:
+        """Seconds from the end of the training step that made a model to its first tick."""
+        return [first - timing.produced_at for timing, first in self._played_timings()]
+
+    @property
+    def swap_stages(self) -> list[tuple[float, float, float]]:
+        """(to the game, through the gate, to the first tick) seconds, per swapped model."""
+        return [
+            (t.received_at - t.produced_at, t.checked_at - t.received_at, first - t.checked_at)
+            for t, first in self._played_timings()
+            if t.checked_at is not None
+        ]
+
+    def _played_timings(self) -> list[tuple[SwapTiming, float]]:
+        timings = dict(self._timings)  # the supervisor may be adding one
+        return [(timings[v], first) for v, first in list(self._swaps) if v in timings]
+
+    # -- the supervisor thread -------------------------------------------------------------
+
+    def _supervise(self) -> None:
         # Checking a candidate takes milliseconds of CPU; on Linux a thread has its own nice
         # value, so this one yields the core to the session loop's thread.
         with contextlib.suppress(OSError, AttributeError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-        while not self._stopping:
+        while not self._stopping.is_set():
             try:
-                kind, payload, generation = self._out_q.get(timeout=0.5)
-                if kind != "log" and generation < self._generation:
-                    kind = None  # made before the last reset: stale
-            except queue.Empty:
-                kind = None
-            except (EOFError, OSError, ValueError) as exc:  # a trainer killed mid-message
-                log.warning("lost a message from the trainer: %s", exc)
-                kind = None
-            if kind == "candidate":
-                received = time.time()
-                self._produced_at[payload.version] = payload.produced_at
-                self._stages[payload.version] = [received - payload.produced_at]
-                self.gate.consider(
-                    payload.onnx_bytes,
-                    payload.version,
-                    payload.heldout_obs,
-                    payload.heldout_commands,
-                )
-                self._stages[payload.version].append(time.time() - received)
-            elif kind == "stats":
-                self.stats = payload
-                self.chart.append(
-                    {
-                        "t": time.time(),
-                        "loss": payload.get("loss"),
-                        "agreement": payload.get("agreement"),
-                        "approach_agreement": payload.get("approach_agreement"),
-                    }
-                )
-            elif kind == "log":
-                log.warning("trainer: %s", payload)
-            if not self._stopping and self._process is not None and not self._process.is_alive():
-                self.restarts += 1
-                log.error(
-                    "the trainer process stopped (exit code %s); restarting it, the opponent "
-                    "keeps its current model",
-                    self._process.exitcode,
-                )
-                self._spawn()
+                self._receive_one()
+                self._watch_trainer()
+            except Exception:
+                # Logged once per kind of failure; the loop, and learning, go on.
+                self._log_once("supervisor", "the learner's supervisor hit an error")
+                self._stopping.wait(0.5)
 
-    def _on_swap(self, model) -> None:
-        produced_at = self._produced_at.pop(model.version, None)
-        if produced_at is not None:
-            now = time.time()
-            self.swap_latencies.append(now - produced_at)
-            stages = self._stages.pop(model.version, [])
-            if len(stages) == 2:  # to the receiver, through the gate, to the first tick
-                self.swap_stages.append((*stages, now - produced_at - sum(stages)))
+    def _receive_one(self) -> None:
+        if self.state != "live":
+            self._stopping.wait(0.2)
+            return
+        try:
+            report = self._out_q.get(timeout=0.5)
+        except queue.Empty:
+            return
+        except (EOFError, OSError, ValueError) as exc:  # a trainer killed mid-message
+            log.warning("lost a message from the trainer: %s", exc)
+            return
+        if isinstance(report, TrainerLog):
+            log.warning("trainer: %s", report.text)
+        elif report.generation < self._generation:
+            return  # made before the last reset: stale
+        elif isinstance(report, CandidateReady):
+            self._consider(report.candidate)
+        elif isinstance(report, StatsReport):
+            self.latest = report.stats
+            self.chart.append(
+                {
+                    "t": report.stats.made_at,
+                    "loss": report.stats.loss,
+                    "agreement": report.stats.agreement,
+                    "approach_agreement": report.stats.approach_agreement,
+                }
+            )
+
+    def _consider(self, candidate) -> None:
+        timing = SwapTiming(candidate.produced_at, time.time())
+        self._timings[candidate.version] = timing
+        while len(self._timings) > TIMINGS_KEPT:
+            del self._timings[next(iter(self._timings))]
+        self.gate.consider(
+            candidate.onnx_bytes,
+            candidate.version,
+            candidate.heldout_obs,
+            candidate.heldout_commands,
+        )
+        timing.checked_at = time.time()
+
+    def _watch_trainer(self) -> None:
+        now = time.monotonic()
+        process = self._process
+        if self.state == "live" and process is not None and not process.is_alive():
+            self._on_trainer_death(process.exitcode, now)
+        respawn_due = self._respawn_at is not None and now >= self._respawn_at
+        if self.state == "restarting" and respawn_due and not self._stopping.is_set():
+            primer = list(self._recent)
+            self._respawn_at = None
+            self.restarts += 1
+            self._spawn(primer)
+
+    def _on_trainer_death(self, exitcode: int | None, now: float) -> None:
+        self._deaths.append(now)
+        while self._deaths and now - self._deaths[0] > RESTART_WINDOW:
+            self._deaths.popleft()
+        if len(self._deaths) > MAX_RESTARTS:
+            self.state = "stopped"
+            self.state_reason = (
+                f"the trainer stopped {len(self._deaths)} times in "
+                f"{RESTART_WINDOW / 60:.0f} minutes (last exit code {exitcode}); your mirror "
+                "keeps playing. Restart the game to learn again"
+            )
+            log.error("learning stopped: %s", self.state_reason)
+            return
+        delay = min(RESTART_BACKOFF_MAX, RESTART_BACKOFF_FIRST * 2 ** (len(self._deaths) - 1))
+        self.state = "restarting"
+        self.state_reason = f"the trainer stopped (exit code {exitcode}); back in {delay:.0f} s"
+        self._respawn_at = now + delay
+        log.error(
+            "the trainer process stopped (exit code %s); restarting it in %.0f s with the "
+            "last %d s of play; the opponent keeps its current model",
+            exitcode,
+            delay,
+            len(self._recent) * FRAMES_PER_BATCH / self.params.tick_rate,
+        )
+
+    def _trainer_version(self) -> int:
+        return self.latest.trainer_version if self.latest else 0
+
+    def _log_once(self, key: str, message: str) -> None:
+        if key in self._errors_logged:
+            return
+        self._errors_logged.add(key)
+        log.exception("%s (shown once)", message)

@@ -18,6 +18,10 @@ CONTRACT_VERSION = 1
 FEATURE_VERSION = 1
 OPSET = 17
 
+ARCHITECTURES = ("mlp", "transformer")
+"""The mirror architectures (``models/registry.py`` builds them; the command line and the
+learning panel offer them). The first is the default."""
+
 INPUT_NAME = "obs"
 OUTPUT_NAME = "logits"
 

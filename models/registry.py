@@ -6,10 +6,12 @@ from dataclasses import asdict
 
 from torch import nn
 
+from models import contract
 from models.mlp import MLP, MLPConfig
 from models.tiny_transformer import TinyTransformer, TransformerConfig
 
 ARCHITECTURES = {"mlp": (MLP, MLPConfig), "transformer": (TinyTransformer, TransformerConfig)}
+assert tuple(ARCHITECTURES) == contract.ARCHITECTURES, "models/contract.py names them all"
 
 
 def build_model(architecture: str, config: dict | None = None) -> nn.Module:

@@ -1,22 +1,27 @@
-"""The trainer process dies: the game goes on with the last good model and the trainer comes
-back. The player quits: the next session starts from their saved mirror."""
+"""The learner never stops without saying so: a trainer that dies comes back primed with
+the last minutes of play while the game goes on with the last good model; one that keeps
+dying is reported stopped with the reason; swap timing cannot break the swap; the player
+who quits starts the next session from their saved mirror."""
 
 import asyncio
 import os
 import signal
 import time
 
-from game.mirror_opponent import MirrorOpponent, ModelGate
+import pytest
+
+from game.engine import RIGHT, view
+from game.mirror_opponent import ModelGate
 from game.personas import load_persona
 from game.session import Session, SimClock
-from learner.features import ObservationBuilder
-from learner.live import LiveLearner, MirrorFiles
+from learner import live
+from learner.live import LiveLearner
+from learner.mirror import MirrorFiles, make_mirror
 from learner.trainer import TrainerConfig
 
 
 def _learner(folder):
-    opponent = MirrorOpponent(observe_factory=lambda: ObservationBuilder().push)
-    gate = ModelGate(opponent, save_path=MirrorFiles(folder).model)
+    opponent, gate = make_mirror(save_path=MirrorFiles(folder).model)
     learner = LiveLearner(opponent, gate, MirrorFiles(folder), config=TrainerConfig())
     return opponent, gate, learner
 
@@ -35,7 +40,11 @@ def _play(session, seconds):
     time.sleep(0.05)  # let the queue's feeder thread hand the frames over
 
 
-def test_trainer_death_keeps_the_model_and_restarts(tmp_path):
+def _session_view(session):
+    return view(session.state, RIGHT)
+
+
+def test_trainer_death_keeps_the_model_and_restarts_primed(tmp_path):
     opponent, gate, learner = _learner(tmp_path)
     session = Session(opponent, seed=1, left_driver=load_persona("chaser"))
     session.frame_sinks.append(learner)
@@ -52,30 +61,111 @@ def test_trainer_death_keeps_the_model_and_restarts(tmp_path):
         os.kill(first_pid, signal.SIGKILL)
         _play(session, 1)  # the game goes on meanwhile
         assert opponent.model_version == version and opponent.label == "mirror"
-        assert _wait(lambda: learner.restarts == 1 and learner.hud()["trainer_alive"], 15)
+        assert _wait(lambda: learner.hud_stats()["state"] == "restarting", 5)
+        assert "exit code -9" in learner.hud_stats()["state_reason"]
+        assert _wait(lambda: learner.restarts == 1 and learner.hud_stats()["trainer_alive"], 15)
         assert learner.trainer_pid != first_pid
-        accepted = gate.stats.accepted
-        for _ in range(60):  # the restarted trainer learns and exports again
-            _play(session, 2)
-            if _wait(lambda: gate.stats.accepted > accepted or learner.stats.get("steps"), 1):
-                break
-        assert learner.stats.get("frames", 0) > 0
+        restarted_at = time.time()
+
+        def restarted_trainer_reported():
+            stats = learner.latest
+            return stats is not None and stats.made_at > restarted_at and stats.frames_seen > 0
+
+        # Without any more play, the new trainer already holds the frames its predecessor had.
+        assert _wait(restarted_trainer_reported, 60)
+        assert learner.latest.frames_seen >= 20 * 60  # at least 20 of the seconds played
+        assert learner.hud_stats()["state"] == "live"
     finally:
         learner.stop()
     saved_version = opponent.model_version
+    assert MirrorFiles(tmp_path).checkpoint.exists()  # the restarted trainer saved on stop
 
     # A new session with the same profile starts from the saved mirror.
     opponent2, gate2, learner2 = _learner(tmp_path)
     learner2.start()
     try:
-        opponent2.act(session_view(session))  # first tick: the saved model swaps in
+        opponent2.act(_session_view(session))  # first tick: the saved model swaps in
         assert opponent2.label == "mirror" and opponent2.model_version == saved_version
     finally:
         learner2.stop()
-    assert MirrorFiles(tmp_path).checkpoint.exists()
 
 
-def session_view(session):
-    from game.engine import RIGHT, view
+def test_a_trainer_that_keeps_dying_is_reported_stopped(tmp_path, monkeypatch):
+    monkeypatch.setattr(live, "MAX_RESTARTS", 1)
+    monkeypatch.setattr(live, "RESTART_BACKOFF_FIRST", 0.2)
+    opponent, gate, learner = _learner(tmp_path)
+    learner.start()
+    try:
+        os.kill(learner.trainer_pid, signal.SIGKILL)
+        assert _wait(lambda: learner.restarts == 1 and learner.hud_stats()["trainer_alive"], 15)
+        os.kill(learner.trainer_pid, signal.SIGKILL)
+        assert _wait(lambda: learner.hud_stats()["state"] == "stopped", 10)
+        hud = learner.hud_stats()
+        assert "stopped 2 times" in hud["state_reason"] and "keeps playing" in hud["state_reason"]
+        time.sleep(1.5)
+        assert learner.restarts == 1 and not hud["trainer_alive"]  # no endless crash loop
+        # The game still runs its ticks and the controls do nothing harmful.
+        learner.handle_control({"type": "learning", "action": "pause"})
+    finally:
+        learner.stop()
 
-    return view(session.state, RIGHT)
+
+def test_figures_carry_their_age_and_a_silent_trainer_reads_quiet(tmp_path):
+    opponent, gate, learner = _learner(tmp_path)
+    learner.start()
+    try:
+        assert _wait(lambda: learner.latest is not None, 60)
+        hud = learner.hud_stats()
+        assert hud["state"] == "live" and hud["stats_age"] < 5
+        os.kill(learner.trainer_pid, signal.SIGSTOP)  # alive but silent
+        try:
+            assert _wait(lambda: learner.hud_stats()["state"] == "quiet", live.QUIET_AFTER + 5)
+            assert learner.hud_stats()["stats_age"] >= live.QUIET_AFTER
+        finally:
+            os.kill(learner.trainer_pid, signal.SIGCONT)
+        learner.handle_control({"type": "learning", "action": "pause"})
+        assert learner.hud_stats()["state"] == "paused"
+    finally:
+        learner.stop()
+
+
+def test_a_swap_that_lands_before_the_gate_returns_breaks_nothing(tmp_path):
+    """The receiver once died with KeyError when the game's tick swapped a model in before
+    the gate call had returned (the swap's timing was popped before it was stored)."""
+    from learner.trainer import Candidate  # torch is fine in a test
+
+    opponent, gate, learner = _learner(tmp_path)
+    session = Session(opponent, seed=3)
+
+    class SwapInsideGate(ModelGate):
+        def consider(self, *args, **kwargs):
+            model = super().consider(*args, **kwargs)
+            opponent.act(_session_view(session))  # the next tick runs before we return
+            return model
+
+    learner.gate = SwapInsideGate(opponent)
+    onnx_bytes = _exported_mlp()
+    for version in (1, 2):
+        learner._consider(Candidate(onnx_bytes, version, 0.5, 0.5, 100, time.time(), None, None))
+    assert opponent.model_version == 2
+    assert len(learner.swap_latencies) == 2 and len(learner.swap_stages) == 2
+    assert all(latency >= 0 for latency in learner.swap_latencies)
+
+
+def _exported_mlp() -> bytes:
+    from learner.exporter import export_onnx
+    from models.registry import build_model
+
+    return export_onnx(build_model("mlp"), model_version=1)
+
+
+@pytest.mark.parametrize("value", ["false", 0, "off", None])
+def test_a_learning_setting_that_is_not_a_boolean_is_ignored_with_a_warning(
+    tmp_path, caplog, value
+):
+    files = MirrorFiles(tmp_path)
+    files.folder.mkdir(parents=True)
+    files.settings.write_text(f'{{"learning": {__import__("json").dumps(value)}}}')
+    learner = LiveLearner(*make_mirror(), files)
+    assert learner.learning is True
+    assert "learning" in caplog.text

@@ -1,0 +1,130 @@
+"""The trainer process as a player meets it: it never outlives the game (kill -9, a closed
+terminal), Ctrl-C stops everything without a traceback, and its loop answers the typed
+controls in order."""
+
+import queue
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from game.engine import DEFAULT_PARAMS, new_match
+from learner.config import TrainerConfig
+from learner.sampler import RelevanceWeights
+from learner.trainer_process import (
+    Pause,
+    Resume,
+    SetArchitecture,
+    SetWeights,
+    StatsReport,
+    Stop,
+    TrainerLoop,
+    TrainerSetup,
+)
+
+
+def _trainer_pids(server_pid: int) -> list[int]:
+    """Child processes of the server that run multiprocessing's spawn entry point."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == server_pid and b"spawn_main" in cmdline:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _wait(condition, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGHUP])
+def test_a_hard_stopped_game_takes_its_trainer_with_it(server_factory, sig):
+    server = server_factory("--player", "dora", "--persona", "chaser")
+    assert _wait(lambda: _trainer_pids(server.process.pid), 30), server.log()
+    (trainer,) = _trainer_pids(server.process.pid)
+    server.stop(sig)
+    assert _wait(lambda: not _alive(trainer), 2.0), f"trainer {trainer} outlived the game"
+
+
+def test_ctrl_c_stops_game_and_trainer_without_a_traceback(server_factory):
+    server = server_factory("--player", "erin", "--persona", "chaser")
+    assert _wait(lambda: _trainer_pids(server.process.pid), 30), server.log()
+    (trainer,) = _trainer_pids(server.process.pid)
+    time.sleep(3)  # the trainer is up and learning
+    assert server.stop(signal.SIGINT) == 0
+    assert not _alive(trainer)
+    assert "Traceback" not in server.log(), server.log()[-3000:]
+    assert (server.data_dir / "players" / "erin" / "mirror" / "checkpoint.pt").exists()
+
+
+def _loop(tmp_path, **setup) -> tuple[TrainerLoop, queue.Queue, queue.Queue, queue.Queue]:
+    frames, controls, out = queue.Queue(), queue.Queue(), queue.Queue()
+    config = {"architecture": "mlp", "seed": 0}
+    loop = TrainerLoop(
+        frames,
+        controls,
+        out,
+        TrainerSetup(
+            config=config,
+            weights=RelevanceWeights().to_dict(),
+            params=DEFAULT_PARAMS.to_dict(),
+            checkpoint_path=str(tmp_path / "checkpoint.pt"),
+            **setup,
+        ),
+    )
+    return loop, frames, controls, out
+
+
+def _ticks(count: int) -> list:
+    state = new_match(7)
+    return [(tuple(state._replace(tick=i)), 0.5, []) for i in range(count)]
+
+
+def test_the_loop_answers_controls_in_order_and_saves_on_stop(tmp_path):
+    loop, frames, controls, out = _loop(tmp_path)
+    for control in (Pause(), Resume(), SetArchitecture("transformer"), SetWeights({"recede": 0.5})):
+        controls.put(control)
+    assert loop.apply_controls()
+    assert loop.learning and loop.trainer.config.architecture == "transformer"
+    assert loop.trainer.sampler.weights.recede == 0.5
+    controls.put(Stop())
+    assert not loop.apply_controls()
+    assert (tmp_path / "checkpoint.pt").exists()
+
+
+def test_a_primed_trainer_starts_with_the_frames_it_is_given(tmp_path):
+    loop, frames, controls, out = _loop(tmp_path, primer=[_ticks(15), _ticks(15)])
+    assert loop.trainer.frames_seen == 30
+    loop.maybe_report(time.monotonic() + 1)
+    report = out.get_nowait()
+    if not isinstance(report, StatsReport):  # the priming log line comes first
+        report = out.get_nowait()
+    assert report.stats.frames_seen == 30 and report.stats.made_at <= time.time()
+
+
+def test_paced_training_takes_ten_steps_per_second_of_play(tmp_path):
+    loop, frames, controls, out = _loop(tmp_path)
+    assert TrainerConfig().steps_per_second == 10
+    for _ in range(4):
+        frames.put(_ticks(15) * 4)  # 60 ticks: one second of play
+    ticks = loop.drain_frames()
+    loop.train_paced(ticks)
+    assert ticks == 240 and loop.trainer.steps == 20  # 4 s of play, capped at 2 s' worth
