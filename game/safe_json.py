@@ -108,3 +108,11 @@ def _parse_float(text: str) -> float:
 
 def _refuse_constant(name: str) -> float:
     raise ValueError(f"{name} is not a number JSON allows")
+
+
+def load_file(path, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH):
+    """``loads`` on a file's contents, reading no more than ``max_bytes`` + 1 bytes of it.
+    OSError (missing, unreadable) passes through; everything else is a one-line ValueError."""
+    with open(path, "rb") as file:
+        data = file.read(max_bytes + 1)
+    return loads(data, max_bytes, max_depth)

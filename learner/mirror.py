@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from game import safe_json
 from game.engine import DEFAULT_PARAMS, Params, View
 from game.files import atomic_write
 
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ObserveFactory = Callable[[], Callable[[View], "np.ndarray"]]
+
+
+SETTINGS_MAX_BYTES = 64 * 1024
 
 
 class MirrorError(ValueError):
@@ -55,14 +59,19 @@ class MirrorFiles:
         self.settings = self.folder / "settings.json"  # architecture, sampler weights, on/off
 
     def load_settings(self) -> dict:
+        """The saved settings, bounded (a settings file is outside input like any other):
+        an unreadable, huge or deeply nested file is ignored with a warning, never fatal."""
         try:
-            settings = json.loads(self.settings.read_text())
-            return settings if isinstance(settings, dict) else {}
+            settings = safe_json.load_file(self.settings, SETTINGS_MAX_BYTES, max_depth=4)
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
             log.warning("ignoring unreadable %s (%s); using defaults", self.settings, exc)
             return {}
+        if not isinstance(settings, dict):
+            log.warning("ignoring %s: not a JSON object; using defaults", self.settings)
+            return {}
+        return settings
 
     def save_settings(self, settings: dict) -> None:
         try:

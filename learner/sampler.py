@@ -19,7 +19,6 @@ frame in one O(capacity) numpy pass.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import numbers
 from dataclasses import asdict, dataclass, fields
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from game import safe_json
 from models.contract import FEATURE_NAMES
 
 PHASE_APPROACH, PHASE_RECEDE, PHASE_SERVE = 0, 1, 2
@@ -651,10 +651,12 @@ def read_sampler_config(path: Path | None) -> RelevanceWeights:
     if path is None:
         return RelevanceWeights()
     try:
-        data = json.loads(Path(path).read_text())
+        data = safe_json.load_file(path, max_bytes=64 * 1024, max_depth=4)
     except FileNotFoundError:
         raise ValueError(f"no such sampler config: {path}") from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise ValueError(f"sampler config {path} cannot be read: {exc.strerror or exc}") from None
+    except ValueError as exc:  # too big, too deep, not JSON, a number out of range
         raise ValueError(f"sampler config {path} cannot be read: {exc}") from None
     weights = data.get("weights", data) if isinstance(data, dict) else data
     try:

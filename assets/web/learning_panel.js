@@ -177,8 +177,9 @@ function renderStatus(r) {
   setText(panel.approach, percent(r.approach_agreement));
   setText(panel.untrained, percent(r.untrained_agreement));
   const learning = pendingFresh(learn.pendingLearning) ? learn.pendingLearning.value : r.learning;
-  setText(panel.state, learning ? "on" : "off");
-  panel.state.className = learning ? "on" : "off";
+  const stopped = r.state === "stopped";
+  setText(panel.state, stopped ? "stopped" : learning ? "on" : "off");
+  panel.state.className = learning && !stopped ? "on" : "off";
   setText(panel.kind, MODEL_NAMES[r.architecture] || r.architecture || "—");
   const frames = r.frames || 0;
   setText(panel.frames,
@@ -196,14 +197,31 @@ function renderStatus(r) {
     setText(panel.rejections, `New models turned down: ${rejected}. ${reason}`);
   }
 
-  let health = "";
-  if (r.trainer_alive === false) health = "trainer restarting…";
-  else if (r.trainer_restarts > 0) {
-    health = `The learner restarted ${r.trainer_restarts}× (your mirror kept playing)`;
-  }
+  const [health, warn] = learnerHealth(r);
   panel.health.hidden = !health;
-  panel.health.className = r.trainer_alive === false ? "warn" : "";
+  panel.health.className = warn ? "warn" : "";
   setText(panel.health, health);
+}
+
+/** What the learner is really doing, in words, and whether that deserves a warning. The
+ * server says which state it is in and how old its figures are (``state``, ``stats_age``). */
+function learnerHealth(r) {
+  const age = typeof r.stats_age === "number" ? Math.round(r.stats_age) : null;
+  const why = r.state_reason ? ` (${r.state_reason})` : "";
+  switch (r.state) {
+    case "restarting":
+      return [`The learner stopped and is coming back; your mirror keeps playing${why}`, true];
+    case "stopped":
+      return [`Learning has stopped${why}. The figures above are from ${age ?? "?"} s ago.`, true];
+    case "quiet":
+      return [`No news from the learner for ${age} s: the figures above are that old`, true];
+    case "starting":
+      return ["The learner is starting…", false];
+  }
+  if (r.trainer_restarts > 0) {
+    return [`The learner restarted ${r.trainer_restarts}× (your mirror kept playing)`, false];
+  }
+  return ["", false];
 }
 
 function renderVersion(frame) {

@@ -122,3 +122,34 @@ def test_without_a_learner_the_panel_says_learning_is_off(server_factory, browse
     assert "scripted" in page.inner_text("#opponent").lower()
     assert not errors
     page.close()
+
+
+def test_the_panel_says_when_the_trainer_died_and_when_it_is_back(server_factory, browser):
+    """A dead trainer is never hidden behind the last figures: the panel says it stopped,
+    then that it came back, while the mirror keeps playing."""
+    import os
+    import signal
+
+    from tests.learner.test_trainer_process import _trainer_pids
+
+    server = server_factory("--player", "fay", "--persona", "chaser")
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(server.url)
+    page.wait_for_function(
+        "window.mirrorPong && window.mirrorPong.learning && "
+        "window.mirrorPong.learning.state === 'live'",
+        timeout=60000,
+    )
+    (trainer,) = _trainer_pids(server.process.pid)
+    os.kill(trainer, signal.SIGKILL)
+    page.wait_for_function(
+        "/stopped and is coming back/.test(document.querySelector('#trainer-health').textContent)",
+        timeout=10000,
+    )
+    assert "exit code -9" in page.inner_text("#trainer-health")
+    assert page.get_attribute("#trainer-health", "class") == "warn"
+    page.wait_for_function(
+        "/restarted 1×/.test(document.querySelector('#trainer-health').textContent)",
+        timeout=60000,
+    )
+    assert page.evaluate("window.mirrorPong.learning.state") == "live"

@@ -169,3 +169,15 @@ def test_a_learning_setting_that_is_not_a_boolean_is_ignored_with_a_warning(
     learner = LiveLearner(*make_mirror(), files)
     assert learner.learning is True
     assert "learning" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "text", ['{"learning": ' + "[" * 5000 + "]" * 5000 + "}", "x" * 100_000, "[1, 2]"]
+)
+def test_a_hostile_settings_file_never_stops_the_game_from_starting(tmp_path, caplog, text):
+    files = MirrorFiles(tmp_path)
+    files.folder.mkdir(parents=True)
+    files.settings.write_text(text)
+    learner = LiveLearner(*make_mirror(), files)
+    assert learner.learning is True and learner.config.architecture == "mlp"
+    assert "ignoring" in caplog.text

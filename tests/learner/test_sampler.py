@@ -475,3 +475,24 @@ def test_frame_phase_and_time_read_the_newest_tick():
     phase, seconds = frame_phase_and_time(obs)
     np.testing.assert_array_equal(phase, [PHASE_APPROACH, PHASE_RECEDE, PHASE_SERVE])
     np.testing.assert_array_equal(seconds, np.array([0.75, 0.0, 0.0], dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000, "over the 65536-byte limit"),
+        ("[" * 1000 + "]" * 1000, "nested"),
+        ('{"approach": ' + "1" * 400 + "}", "too large"),
+        ('{"approach": 1e308}', "approach must be <= 1000"),
+        ('{"weights": {"serve": 1e999}}', "does not fit a float"),
+        ("{" * 10, "nested"),
+    ],
+)
+def test_a_hostile_sampler_config_is_one_clear_error(tmp_path, text, message):
+    from learner.sampler import read_sampler_config
+
+    path = tmp_path / "weights.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message) as error:
+        read_sampler_config(path)
+    assert str(path) in str(error.value) and "\n" not in str(error.value)
