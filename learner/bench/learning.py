@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from game.personas import BUILT_IN, load_persona
+from game.personas import BUILT_IN, PersonaError, load_persona
 from learner.config import TrainerConfig
 from learner.metrics import agreement_on, compare_styles, held_out_play, style
 from learner.mirror import fixed_mirror
@@ -66,7 +66,7 @@ def train_clone(
     label: str = "",
     evaluate_every: float = 15.0,
 ):
-    import torch  # here, not at import: main.py builds its parser from this package
+    import torch  # here, not at import: a headless run is the first to need it
 
     from learner.headless import simulate
 
@@ -180,3 +180,23 @@ def write_json(result: dict, path: Path | None) -> None:
 
 
 DEFAULT_PERSONAS = list(BUILT_IN)
+
+
+def run(args) -> int:
+    """``main.py bench fidelity`` and ``main.py bench stylometry``."""
+    if args.minutes <= 0:
+        print(f"error: --minutes must be positive, got {args.minutes}", file=sys.stderr)
+        return 2
+    try:
+        if args.bench == "fidelity":
+            result = fidelity(args.persona, args.model, args.sampler, args.minutes, args.seed)
+            print_fidelity(result)
+        else:
+            specs = args.persona or DEFAULT_PERSONAS
+            result = stylometry(specs, args.minutes, args.seed, args.model)
+            print_stylometry(result)
+    except (PersonaError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    write_json(result, args.json)
+    return 0

@@ -167,6 +167,11 @@ async def play_while_training(
     }
 
 
+def run(args) -> int:
+    """``main.py bench live``."""
+    return bench_live(args.persona, args.model, args.minutes, args.json)
+
+
 def bench_live(persona: str, model: str, minutes: float, json_path: Path | None) -> int:
     print(
         f"Live play for {minutes:g} min: persona {persona!r} vs its {model} mirror, trainer "

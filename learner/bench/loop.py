@@ -80,6 +80,11 @@ async def measure_lateness(seconds: float) -> dict:
     return {"seconds": seconds, "client_frames": received, **lateness_summary(lateness)}
 
 
+def run(args) -> int:
+    """``main.py bench loop``."""
+    return bench_loop(args.seconds, args.json)
+
+
 def bench_loop(seconds: float = 60.0, json_path: Path | None = None) -> int:
     print(
         f"Session loop at 60 Hz serving one WebSocket client for {seconds:.0f} s "

@@ -39,11 +39,11 @@ from pathlib import Path
 import numpy as np
 
 from game.engine import LEFT, RIGHT, Params, new_match, step, view
+from learner.bench.cli import PERF_DOCS, PERF_SECONDS, TORCHRL_VENV
 from learner.bench.loop import machine_description
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DOCS = ROOT / "docs" / "benchmarks.md"
-DEFAULT_TORCHRL_VENV = ROOT / ".venv-torchrl"
+DEFAULT_DOCS = PERF_DOCS
+DEFAULT_TORCHRL_VENV = TORCHRL_VENV
 TORCHRL_REQUIREMENTS = ("torch==2.14.1", "torchrl==0.14.1", "numpy==2.4.6")
 TORCHRL_VENV_GB = 8.0  # free disk the torchrl environment needs (it takes ~5.5 GB)
 GAME_PERIOD = 1.0 / 60.0  # the sleep between paced calls, as in the session loop
@@ -54,7 +54,7 @@ ARCHITECTURES = ("mlp", "transformer")
 class Budget:
     """How much each part measures. The defaults keep a whole run near 4 minutes."""
 
-    seconds: float = 60.0
+    seconds: float = PERF_SECONDS
     """Seconds of tick lateness in each of the two loop runs (idle, trainer flat out)."""
     tight_calls: int = 5000
     """Decision-latency calls per series back to back."""
@@ -786,45 +786,6 @@ def render_markdown(result: dict) -> str:
 
 
 # -- command line -----------------------------------------------------------------------------
-
-
-def add_parser(bench_subparsers) -> argparse.ArgumentParser:
-    perf = bench_subparsers.add_parser(
-        "perf",
-        help="every performance figure in one run: lateness, inference, swaps, engine, sampler",
-        description="Tick lateness (idle and trainer flat out), opponent decision latency, "
-        "hot-swap latency, engine ticks/s and the sampler beside cpprb and torchrl. "
-        "About 4 minutes at the defaults.",
-    )
-    perf.add_argument(
-        "--seconds",
-        type=float,
-        default=Budget.seconds,
-        help="seconds of each tick-lateness run, idle and training (default: %(default)g)",
-    )
-    perf.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    perf.add_argument(
-        "--with-torchrl",
-        action="store_true",
-        help="also compare torchrl's PrioritizedSampler, in its own environment "
-        "(created on first use: torch 2.14.1 + torchrl 0.14.1, ~5.5 GB)",
-    )
-    perf.add_argument(
-        "--torchrl-venv",
-        type=Path,
-        default=DEFAULT_TORCHRL_VENV,
-        help="where that environment lives (default: %(default)s)",
-    )
-    perf.add_argument(
-        "--write-docs",
-        type=Path,
-        nargs="?",
-        const=DEFAULT_DOCS,
-        default=None,
-        metavar="PATH",
-        help="regenerate the benchmarks page (default path: docs/benchmarks.md)",
-    )
-    return perf
 
 
 def command_line(args: argparse.Namespace) -> str:

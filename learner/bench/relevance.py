@@ -36,21 +36,30 @@ import time
 from pathlib import Path
 
 from game.personas import BUILT_IN, PersonaError, load_persona
+from learner.bench.cli import (
+    RELEVANCE_DOCS,
+    RELEVANCE_EVALUATE_EVERY,
+    RELEVANCE_LEVEL,
+    RELEVANCE_MINUTES,
+    RELEVANCE_MODEL,
+    RELEVANCE_SEEDS,
+    ROOT,
+    add_relevance_parser,
+)
 from learner.bench.learning import sampler_weights, train_clone
 from learner.config import TrainerConfig
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DOCS = ROOT / "docs" / "relevance.md"
+DEFAULT_DOCS = RELEVANCE_DOCS
 START_MARKER = "<!-- generated: start -->"
 END_MARKER = "<!-- generated: end -->"
 SAMPLERS = ("relevance", "uniform")
-LEVEL = 0.9
+LEVEL = RELEVANCE_LEVEL
 TARGET_RATIO = 0.5
 """The product's target: relevance sampling reaches LEVEL in at most half uniform's time."""
-DEFAULT_EVALUATE_EVERY = 5
-DEFAULT_SEEDS = 3
-DEFAULT_MINUTES = 3.0
-DEFAULT_MODEL = "mlp"
+DEFAULT_EVALUATE_EVERY = RELEVANCE_EVALUATE_EVERY  # the defaults are the command line's
+DEFAULT_SEEDS = RELEVANCE_SEEDS
+DEFAULT_MINUTES = RELEVANCE_MINUTES
+DEFAULT_MODEL = RELEVANCE_MODEL
 TRAINER_FIELDS = ("steps_per_second", "batch_size", "heldout_every", "min_heldout_frames")
 """The trainer settings a run records (``train_clone`` uses TrainerConfig's defaults)."""
 
@@ -610,63 +619,6 @@ def write_docs(path: Path, section: str) -> None:
 # -- command line ------------------------------------------------------------------------
 
 
-def add_parser(bench_subparsers) -> argparse.ArgumentParser:
-    """Add ``relevance`` to ``main.py bench``'s subparsers; returns its parser."""
-    parser = bench_subparsers.add_parser(
-        "relevance",
-        help="does relevance sampling learn faster than uniform (headless, seeded)",
-        description="For each persona x seed, trains a mirror with relevance sampling and "
-        "with uniform sampling on a simulated clock, and compares the minutes of play until "
-        f"held-out agreement while the ball approaches first reaches {LEVEL}.",
-    )
-    parser.add_argument(
-        "--persona",
-        action="append",
-        metavar="SPEC",
-        help="repeat; default: all built-ins (" + ", ".join(BUILT_IN) + ")",
-    )
-    parser.add_argument(
-        "--seeds", type=int, default=DEFAULT_SEEDS, help="seeds per persona (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--minutes",
-        type=float,
-        default=DEFAULT_MINUTES,
-        help="simulated minutes per run (default: %(default)g)",
-    )
-    parser.add_argument("--model", choices=("mlp", "transformer"), default=DEFAULT_MODEL)
-    parser.add_argument(
-        "--evaluate-every",
-        type=int,
-        default=DEFAULT_EVALUATE_EVERY,
-        metavar="SECONDS",
-        help="simulated seconds between evaluations (default: %(default)s)",
-    )
-    parser.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed, +1, ...")
-    parser.add_argument("--json", type=Path, default=None, help="also write all curves here")
-    parser.add_argument("--plot", type=Path, default=None, help="draw learning curves (PNG)")
-    parser.add_argument(
-        "--write-docs",
-        type=Path,
-        nargs="?",
-        const=DEFAULT_DOCS,
-        default=None,
-        metavar="PATH",
-        help="write what was run, the tables and the plot link between the generated markers "
-        "of the relevance page, keeping the text around them (default path: "
-        "docs/relevance.md)",
-    )
-    parser.add_argument(
-        "--from-json",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="re-render the table, --write-docs and --plot from a finished run's --json "
-        "output instead of running anything",
-    )
-    return parser
-
-
 EXPERIMENT_OPTIONS = {
     "persona": ("--persona", None),
     "seeds": ("--seeds", DEFAULT_SEEDS),
@@ -768,7 +720,7 @@ def report(result: dict, args: argparse.Namespace, json_path: Path | None) -> in
 def main(argv: list[str] | None = None) -> int:
     """``python -m learner.bench.relevance ...``: the same command without ``main.py bench``."""
     parser = argparse.ArgumentParser(prog="python -m learner.bench.relevance")
-    add_parser(parser.add_subparsers(dest="bench", required=True))
+    add_relevance_parser(parser.add_subparsers(dest="bench", required=True))
     return run(parser.parse_args(["relevance", *(sys.argv[1:] if argv is None else argv)]))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import sys
 from pathlib import Path
 
 from learner.bench.loop import machine_description
@@ -188,21 +189,9 @@ def render(folder: Path) -> str:
     return "\n".join(lines)
 
 
-def add_parser(bench_subparsers) -> argparse.ArgumentParser:
-    parser = bench_subparsers.add_parser(
-        "report",
-        help="render the bench JSON files of a folder into docs/results.md",
-        description="Lay out loop.json, live-*.json, fidelity-*.json and stylometry.json "
-        "from a folder as one Markdown page.",
-    )
-    parser.add_argument("--from", dest="folder", type=Path, default=Path("out"))
-    parser.add_argument("--out", type=Path, default=Path("docs/results.md"))
-    return parser
-
-
 def run(args: argparse.Namespace) -> int:
     if not args.folder.is_dir():
-        print(f"error: no such folder: {args.folder}")
+        print(f"error: no such folder: {args.folder}", file=sys.stderr)
         return 2
     args.out.write_text(render(args.folder) + "\n")
     print(f"wrote {args.out}")

@@ -51,6 +51,14 @@ def episode(recording: Recording) -> dict:
     }
 
 
+def summary(dataset, dataset_id: str) -> str:
+    """The line ``main.py export-minari`` prints."""
+    return (
+        f"exported {dataset.total_episodes} episodes ({dataset.total_steps} steps) as "
+        f"Minari dataset {dataset_id!r}; load it with minari.load_dataset({dataset_id!r})"
+    )
+
+
 def export_minari(sources: list[Path], dataset_id: str, author: str | None = None):
     try:
         import gymnasium

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from game.files import atomic_write
 from game.recording import Recording, RecordingError, read_recording
 from game.replay import ticks
-from learner.config import TrainerConfig
+from learner.config import TrainerConfig, steps_for_play
 from learner.recordings import TrainingError, find_recordings
 from learner.sampler import RelevanceWeights, read_sampler_config
 from learner.trainer import MirrorTrainer
@@ -47,6 +47,17 @@ class TrainResult:
     steps: int
     frames: int
     interrupted: bool
+
+    def summary(self, out: Path, architecture: str) -> str:
+        """The line ``main.py train`` prints."""
+        approach = self.approach_agreement
+        return (
+            f"wrote {out}: {architecture} v{self.version}, held-out agreement "
+            f"{self.agreement:.3f}"
+            + (f" ({approach:.3f} while the ball approaches)" if approach is not None else "")
+            + f", {self.frames} frames, {self.steps} steps"
+            + (" (interrupted)" if self.interrupted else "")
+        )
 
 
 def train(
@@ -82,7 +93,7 @@ def train(
             "too little play to validate on: one rally in five is held out, and the held-out "
             f"rallies must add up to {trainer.config.min_heldout_frames} ticks; record more"
         )
-    total_steps = max(1, math.ceil(ticks / trainer.params.tick_rate * steps_per_second))
+    total_steps = steps_for_play(ticks / trainer.params.tick_rate, steps_per_second)
     best = None
     interrupted = False
     bar = tqdm(total=total_steps, desc="training", unit="step", disable=not progress)

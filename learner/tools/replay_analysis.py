@@ -8,27 +8,30 @@ and the relevance weight the sampler would give the frame.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from game.engine import LEFT, RIGHT, move_paddle, new_match, step, view
 from game.mirror_opponent import Model, commands_from_logits
 from game.opponent import ScriptedOpponent
-from game.recording import Recording
+from game.recording import Recording, read_recording
 from game.replay import ticks
 from learner.features import ObservationBuilder
 from learner.metrics import StyleRecorder, Watcher, agreeing, agreement, model_commands
+from learner.mirror import MirrorError, MirrorFiles, load_model, shared_folder
 from learner.sampler import (
-    PHASE_APPROACH,
-    PHASE_RECEDE,
-    PHASE_SERVE,
+    APPROACHING_COLUMN,
     RelevanceWeights,
+    frame_phase_and_time,
     relevance_weight,
 )
-from models.contract import FEATURE_NAMES, INPUT_NAME, OUTPUT_NAME
+from models.contract import INPUT_NAME, OUTPUT_NAME
 
-_APPROACHING = FEATURE_NAMES.index("approaching")
-_SERVING = FEATURE_NAMES.index("serving")
-_TIME_TO_REACH = FEATURE_NAMES.index("time_to_reach")
+if TYPE_CHECKING:
+    from game.profiles import Profile
+    from game.replay_view import ReplayLibrary
 
 
 def player_windows(recording: Recording) -> tuple[np.ndarray, list, list]:
@@ -64,24 +67,19 @@ def ghost_path(recording: Recording, befores: list, model: Model) -> np.ndarray:
 def relevance_strip(
     recording: Recording, windows: np.ndarray, events_per_tick: list, weights: RelevanceWeights
 ) -> np.ndarray:
-    newest = windows[:, -1, :]
-    phase = np.where(
-        newest[:, _SERVING] > 0.5,
-        PHASE_SERVE,
-        np.where(newest[:, _APPROACHING] > 0.5, PHASE_APPROACH, PHASE_RECEDE),
-    ).astype(np.uint8)
+    phase, time_to_reach = frame_phase_and_time(windows)
     near_event = np.zeros(len(windows), dtype=bool)
     window = int(weights.event_window * recording.params.tick_rate)
     for i, events in enumerate(events_per_tick):
         if window > 0 and any(e.kind in {"hit", "miss"} and e.side == LEFT for e in events):
             near_event[max(0, i - window + 1) : i + 1] = True
-    return relevance_weight(phase, newest[:, _TIME_TO_REACH], near_event, 0.0, 0.0, weights)
+    return relevance_weight(phase, time_to_reach, near_event, 0.0, 0.0, weights)
 
 
 def analyze(recording: Recording, model: Model | None, weights: RelevanceWeights) -> dict:
     windows, befores, events_per_tick = player_windows(recording)
     commands = np.array([r.left_cmd for r in recording.records], dtype=np.float32)
-    approach = windows[:, -1, _APPROACHING] > 0.5 if len(windows) else np.zeros(0, bool)
+    approach = windows[:, -1, APPROACHING_COLUMN] > 0.5 if len(windows) else np.zeros(0, bool)
     result = {
         "model": None,
         "ghost_y": None,
@@ -138,3 +136,82 @@ def resimulate(recording: Recording, model: Model) -> dict:
         clone.on_tick(state, command, right, after, events)
         state = after
     return compare_styles(player.figures(), clone.figures())
+
+
+# -- what main.py replay runs -----------------------------------------------------------------
+
+
+def compare_with_model(recording: Recording, model_path: Path) -> dict:
+    """``replay FILE --model M``: the model on the player's side, agreement and style
+    (``MirrorError`` if the model cannot play)."""
+    model = load_model(model_path)
+    analysis = analyze(recording, model, RelevanceWeights())
+    return {
+        "recording": str(recording.path),
+        "model": str(model_path),
+        "model_version": model.version,
+        "architecture": model.metadata.get("architecture"),
+        "ticks": len(recording.records),
+        "agreement": analysis["agreement"],
+        "approach_agreement": analysis["approach_agreement"],
+        "style": resimulate(recording, model),
+    }
+
+
+def comparison_lines(report: dict) -> list[str]:
+    lines = [
+        f"{Path(report['model']).name} (v{report['model_version']}) on the player's side: "
+        f"agreement {report['agreement']:.3f}, while the ball approaches "
+        f"{report['approach_agreement']}"
+    ]
+    for name, figures in report["style"].items():
+        lines.append(
+            f"  {name:24s} player {figures['persona']!s:>10}  model {figures['clone']!s:>10}"
+        )
+    return lines
+
+
+def viewer_models(profile: Profile, given: Path | None) -> dict[str, Path]:
+    """The models the replay viewer offers, by the name it shows: the one given on the
+    command line, the player's own ('current'), then the imported ones."""
+    models = {"current": MirrorFiles(profile.folder).model}
+    if given is not None:
+        models = {"given": given, **models}
+    models.update({f"shared/{p.name}": p for p in sorted(shared_folder(profile).glob("*.onnx"))})
+    return models
+
+
+def viewer_app(library: ReplayLibrary, models: dict[str, Path]):
+    """The replay viewer's web app: recordings from ``library``, analysed with ``models``."""
+    from game.replay_view import create_replay_app
+
+    def list_models() -> list[dict]:
+        listed = []
+        for name, path in models.items():
+            try:
+                model = load_model(path)
+            except MirrorError:
+                continue
+            listed.append(
+                {
+                    "name": name,
+                    "version": model.version,
+                    "architecture": model.metadata.get("architecture"),
+                }
+            )
+        return listed
+
+    def analyze_file(path: Path, model_name: str | None) -> dict:
+        name = model_name or next(iter(models))
+        if name not in models:
+            raise LookupError(f"no model named {name!r}")
+        try:
+            model = load_model(models[name]) if models[name].exists() else None
+        except MirrorError:
+            model = None
+        result = analyze(read_recording(path), model, RelevanceWeights())
+        if result["model"] is not None:
+            result["model"]["name"] = name
+        return result
+
+    return create_replay_app(library, analyze_file, list_models)

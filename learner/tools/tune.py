@@ -181,6 +181,14 @@ def tune(
     }
 
 
+def summary(result: dict, out: Path, report_dir: Path) -> str:
+    """The line ``main.py tune`` prints."""
+    return (
+        f"best trial {result['best_trial']} of {result['trials']}: "
+        f"{result['best_value']:.3f}; weights written to {out}; report in {report_dir}"
+    )
+
+
 def write_report(study: optuna.Study, folder: Path) -> list[Path]:
     """Learning curves per trial and parameter importances, as PNG, via Optuna's plots."""
     import matplotlib

@@ -1,14 +1,52 @@
-"""Sharing mirrors: export, import (refusing what does not fit), ghost play, mirror vs mirror."""
+"""learner.mirror: resolving, loading and sharing mirrors (export, import refusing what does
+not fit, list), ghost play and mirror vs mirror through main.py."""
 
 import asyncio
 import json
+from pathlib import Path
 
+import pytest
 import torch
 from aiohttp import ClientSession
 
+from game.profiles import Profile
 from learner.exporter import export_onnx
+from learner.mirror import MirrorError, import_mirror, list_mirrors, load_model, resolve
 from models.registry import build_model
 from tests.conftest import run_main
+
+
+def test_resolve_mine_a_name_and_a_path(tmp_path):
+    profile = Profile(tmp_path, "alice")
+    folder = tmp_path / "players" / "alice"
+    assert resolve(profile, "mine") == folder / "mirror" / "model.onnx"
+    assert resolve(profile, "bob") == folder / "mirrors" / "bob.onnx"
+    assert resolve(profile, "elsewhere/bob.onnx") == Path("elsewhere/bob.onnx")
+    assert resolve(profile, "bob.onnx") == Path("bob.onnx")
+    with pytest.raises(MirrorError, match="mirror name must be"):
+        resolve(profile, "..")
+
+
+def test_a_bad_file_is_refused_with_the_reason(tmp_path):
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"junk")
+    with pytest.raises(MirrorError, match="junk.onnx cannot play: not a valid ONNX model"):
+        load_model(junk)
+    with pytest.raises(MirrorError, match="cannot read"):
+        load_model(tmp_path / "missing.onnx")
+    good = tmp_path / "good.onnx"
+    torch.manual_seed(0)
+    good.write_bytes(export_onnx(build_model("mlp"), 3))
+    assert load_model(good).version == 3
+    profile = Profile(tmp_path, "player")
+    for name in ("a/b", "../evil", ""):
+        with pytest.raises(MirrorError, match="refused: mirror name must be"):
+            import_mirror(profile, good, name)
+    with pytest.raises(MirrorError, match="refused: model junk.onnx cannot play"):
+        import_mirror(profile, junk, "junk")
+    assert [(row.name, row.model, row.problem) for row in list_mirrors(profile)] == [
+        ("mine", None, None)
+    ]
 
 
 def test_export_import_and_ghost_play(tmp_path, server_factory):

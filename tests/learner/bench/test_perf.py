@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from learner.bench import perf as bench_perf
+from learner.bench.cli import add_perf_parser
 from learner.bench.perf import Budget
 
 TINY = Budget(
@@ -112,7 +113,7 @@ def test_torchrl_without_room_for_its_environment_is_reported(monkeypatch, tmp_p
 
 def parse(*argv):
     parser = argparse.ArgumentParser()
-    bench_perf.add_parser(parser.add_subparsers(dest="bench"))
+    add_perf_parser(parser.add_subparsers(dest="bench"))
     return parser.parse_args(["perf", *argv])
 
 

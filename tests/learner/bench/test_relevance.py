@@ -2,13 +2,12 @@
 
 import argparse
 import json
-import subprocess
-import sys
 
 import pytest
 
 from learner.bench import relevance
-from tests.conftest import ROOT
+from learner.bench.cli import add_relevance_parser
+from tests.conftest import ROOT, run_main
 
 ARGS = ["--persona", "predictor", "--seeds", "1", "--minutes", "0.5"]
 SPREAD = {"median", "min", "max", "values"}
@@ -59,7 +58,7 @@ def check_result(result: dict, png) -> None:
 
 def test_run_through_its_parser_writes_json_table_and_plot(tmp_path, capsys):
     parser = argparse.ArgumentParser()
-    relevance.add_parser(parser.add_subparsers(dest="bench"))
+    add_relevance_parser(parser.add_subparsers(dest="bench"))
     out, png, doc = tmp_path / "r.json", tmp_path / "r.png", tmp_path / "r.md"
     args = parser.parse_args(
         ["relevance", *ARGS, "--json", str(out), "--plot", str(png), "--write-docs", str(doc)]
@@ -92,26 +91,16 @@ def test_censored_medians_and_ratio_bounds():
 
 def test_bad_options_are_refused(capsys):
     parser = argparse.ArgumentParser()
-    relevance.add_parser(parser.add_subparsers(dest="bench"))
+    add_relevance_parser(parser.add_subparsers(dest="bench"))
     assert relevance.run(parser.parse_args(["relevance", "--minutes", "0"])) == 2
     assert relevance.run(parser.parse_args(["relevance", "--persona", "nobody"])) == 2
     assert "nobody" in capsys.readouterr().err
 
 
-def main_py(*args):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-
-
 def test_main_py_bench_relevance(tmp_path):
-    if main_py("bench", "relevance", "--help").returncode != 0:
-        pytest.skip("main.py does not offer `bench relevance` yet")
+    assert run_main("bench", "relevance", "--help").returncode == 0
     out, png = tmp_path / "r.json", tmp_path / "r.png"
-    result = main_py("bench", "relevance", *ARGS, "--json", out, "--plot", png)
+    result = run_main("bench", "relevance", *ARGS, "--json", out, "--plot", png)
     assert result.returncode == 0, result.stderr[-2000:]
     check_result(json.loads(out.read_text()), png)
 
@@ -176,7 +165,7 @@ def test_from_json_writes_docs_between_markers_without_running(tmp_path, capsys,
         f"{relevance.END_MARKER}\n\nHand-written after.\n"
     )
     parser = argparse.ArgumentParser()
-    relevance.add_parser(parser.add_subparsers(dest="bench"))
+    add_relevance_parser(parser.add_subparsers(dest="bench"))
     png = tmp_path / "r.png"
     args = ["relevance", "--from-json", str(source), "--plot", str(png), "--write-docs", str(doc)]
     assert relevance.run(parser.parse_args(args)) == 0
@@ -207,7 +196,7 @@ def test_from_json_writes_docs_between_markers_without_running(tmp_path, capsys,
 
 def test_from_json_refuses_run_options_and_bad_files(tmp_path, capsys):
     parser = argparse.ArgumentParser()
-    relevance.add_parser(parser.add_subparsers(dest="bench"))
+    add_relevance_parser(parser.add_subparsers(dest="bench"))
     source = tmp_path / "r.json"
     source.write_text(json.dumps(tiny_result()))
     args = parser.parse_args(["relevance", "--from-json", str(source), "--seeds", "5"])

@@ -1,12 +1,10 @@
 """Recordings exported as a Minari dataset load back with Minari."""
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 
-from tests.conftest import ROOT
+from tests.conftest import run_main
 from tests.learner.tools.test_offline import record
 
 
@@ -16,19 +14,12 @@ def test_minari_round_trip(tmp_path):
     record(tmp_path / "recs", 1, 10)
     record(tmp_path / "recs", 2, 12)
     env = {**os.environ, "MINARI_DATASETS_PATH": str(tmp_path / "minari")}
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "main.py"),
-            "export-minari",
-            "--from",
-            str(tmp_path / "recs"),
-            "--dataset-id",
-            "mirrorpong/test-v0",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
+    result = run_main(
+        "export-minari",
+        "--from",
+        str(tmp_path / "recs"),
+        "--dataset-id",
+        "mirrorpong/test-v0",
         env=env,
     )
     assert result.returncode == 0, result.stderr[-2000:]

@@ -1,8 +1,6 @@
 """Offline training from recordings, as a user runs it."""
 
 import asyncio
-import subprocess
-import sys
 
 import numpy as np
 import torch
@@ -16,7 +14,7 @@ from learner.exporter import export_onnx
 from learner.features import ObservationBuilder
 from learner.metrics import agreement_on, held_out_play
 from models.registry import build_model
-from tests.conftest import ROOT
+from tests.conftest import run_main
 
 
 def record(folder, seed, seconds):
@@ -35,12 +33,7 @@ def record(folder, seed, seconds):
 
 
 def train(*args):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "train", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    return run_main("train", *map(str, args))
 
 
 def test_train_from_recordings_beats_an_untrained_model(tmp_path):

@@ -1,14 +1,12 @@
 """Re-running a recording with a chosen model, as `replay FILE --model M --json` does."""
 
 import json
-import subprocess
-import sys
 
 import torch
 
 from learner.exporter import export_onnx
 from models.registry import build_model
-from tests.conftest import ROOT
+from tests.conftest import run_main
 from tests.learner.tools.test_offline import record
 
 
@@ -19,22 +17,7 @@ def test_replay_with_a_model_reports_how_it_differs(tmp_path):
     model = tmp_path / "m.onnx"
     model.write_bytes(export_onnx(build_model("mlp"), 7))
     out = tmp_path / "cmp.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "main.py"),
-            "replay",
-            str(recording),
-            "--model",
-            str(model),
-            "--json",
-            str(out),
-            "--verify",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    result = run_main("replay", recording, "--model", model, "--json", out, "--verify")
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(out.read_text())
     assert report["model_version"] == 7 and report["ticks"] == 1200
@@ -50,19 +33,5 @@ def test_replay_with_a_model_reports_how_it_differs(tmp_path):
 
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"nope")
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "main.py"),
-            "replay",
-            str(recording),
-            "--model",
-            str(bad),
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    result = run_main("replay", recording, "--model", bad, "--json", out)
     assert result.returncode == 2 and "cannot play" in result.stderr

@@ -1,0 +1,62 @@
+"""main.py's command line: its commands, its errors, and a --help that imports nothing heavy."""
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT, run_main
+
+HEAVY = {"torch", "onnx", "onnxruntime", "aiohttp", "numpy"}
+
+
+def test_help_lists_the_commands_and_imports_nothing_heavy():
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", str(ROOT / "main.py"), "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0
+    for command in ("play", "replay", "train", "tune", "mirror", "export-minari", "bench"):
+        assert command in result.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
+    assert not HEAVY & imported, HEAVY & imported
+
+
+def test_bench_help_lists_every_bench_without_loading_them():
+    result = run_main("bench", "--help")
+    assert result.returncode == 0
+    for bench in ("loop", "live", "fidelity", "stylometry", "relevance", "perf", "report"):
+        assert bench in result.stdout
+
+
+def test_a_mistyped_command_is_an_invalid_choice():
+    result = run_main("plya")
+    assert result.returncode == 2
+    assert "invalid choice: 'plya'" in result.stderr and "replay" in result.stderr
+
+
+def test_bare_options_mean_play():
+    result = run_main("--points", "0", "--no-browser")
+    assert result.returncode == 2
+    assert result.stderr == "error: --points must be at least 1, got 0\n"
+
+
+def test_version():
+    result = run_main("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("Mirror Pong ") and result.stdout.strip()[-1].isdigit()
+
+
+def test_a_command_line_mistake_is_one_line_and_exit_2(tmp_path):
+    for args, message in [
+        (("tune", "--from", tmp_path, "--trials", "0"), "--trials and --steps must be"),
+        (("replay", "--verify"), "--verify and --json need a recording FILE"),
+        (("replay", tmp_path / "missing.mpr", "--verify"), "missing.mpr"),
+        (("play", "--player", "../x", "--data-dir", tmp_path), "player name must be"),
+        (("play", "--persona", "chaser", "--left-mirror", "mine"), "both want your side"),
+        (("mirror", "list", "--player", "a/b"), "player name must be"),
+    ]:
+        result = run_main(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
