@@ -224,3 +224,10 @@ def test_committed_doc_renders_from_its_json_alone(tmp_path):
     section = relevance.render_section(result, page, source, ROOT / "docs" / "relevance.png")
     relevance.write_docs(copy, section)
     assert copy.read_text() == page.read_text(), "re-run `bench relevance --write-docs`"
+
+
+def test_the_command_line_names_every_built_in_persona():
+    from game.personas import BUILT_IN
+    from learner.bench.cli import PERSONAS
+
+    assert tuple(BUILT_IN) == PERSONAS
