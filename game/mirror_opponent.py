@@ -155,10 +155,17 @@ def commands_from_logits(logits: np.ndarray) -> np.ndarray:
     return _BINS[np.argmax(logits, axis=-1)]
 
 
+def agreeing(commands: np.ndarray, player_commands: np.ndarray) -> np.ndarray:
+    """Per tick: is the command within ``AGREEMENT_TOLERANCE`` of the player's? The one
+    definition of agreement; the gate, the trainer, the benches and the replay all use it."""
+    return np.abs(np.asarray(commands) - np.asarray(player_commands)) <= AGREEMENT_TOLERANCE
+
+
 def agreement(commands: np.ndarray, player_commands: np.ndarray) -> float:
+    """The fraction of ticks ``agreeing`` (NaN when there are none)."""
     if len(player_commands) == 0:
         return float("nan")
-    return float(np.mean(np.abs(commands - player_commands) <= AGREEMENT_TOLERANCE))
+    return float(np.mean(agreeing(commands, player_commands)))
 
 
 def _check_dims(value_info, expected: list[int | None], what: str) -> None:

@@ -21,13 +21,11 @@ import sys
 from pathlib import Path
 
 from game.engine import DEFAULT_PARAMS, View
+from game.geometry import Geometry, fold_into
 
 log = logging.getLogger(__name__)
 
-_PARAMS = DEFAULT_PARAMS
-_FACE_X = (_PARAMS.paddle_inset + _PARAMS.ball_radius) / _PARAMS.court_width
-_TOP = _PARAMS.ball_radius / _PARAMS.court_height
-_BOTTOM = 1.0 - _TOP
+_GEOMETRY = Geometry.from_params(DEFAULT_PARAMS)
 
 
 def clamp(command: float) -> float:
@@ -38,11 +36,8 @@ def intercept_y(view: View) -> float:
     """Where the ball will cross my face line, walls folded in (the ball's y if receding)."""
     if view.ball_vx >= 0.0:
         return view.ball_y
-    t = (view.ball_x - _FACE_X) / -view.ball_vx
-    y = view.ball_y + view.ball_vy * t
-    span = _BOTTOM - _TOP
-    u = (y - _TOP) % (2.0 * span)
-    return _TOP + (u if u <= span else 2.0 * span - u)
+    t = (view.ball_x - _GEOMETRY.face_x) / -view.ball_vx
+    return fold_into(view.ball_y + view.ball_vy * t, _GEOMETRY.ball_top, _GEOMETRY.ball_bottom)
 
 
 def steer(target: float, paddle_y: float, gain: float, dead_zone: float = 0.0) -> float:

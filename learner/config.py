@@ -1,7 +1,9 @@
-"""The trainer's settings, importable without torch (the game process never loads torch)."""
+"""The trainer's settings and pacing, importable without torch (the game process never
+loads torch)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 
@@ -38,3 +40,32 @@ class TrainerConfig:
     the gate compares each candidate with the playing model on the same frames."""
     device: str = "cpu"
     seed: int = 0
+
+
+class StepPacer:
+    """Training steps owed for the play received: ``steps_per_second`` per second of play,
+    live (the trainer process), headless (the benches) and offline alike, so all three learn
+    at the same pace. A burst of play is capped at ``cap_seconds`` worth of steps."""
+
+    def __init__(self, steps_per_second: float, cap_seconds: float = math.inf) -> None:
+        self.steps_per_second = steps_per_second
+        self.cap = cap_seconds * steps_per_second
+        self.budget = 0.0
+
+    def add_play(self, seconds: float) -> None:
+        self.budget = min(self.budget + seconds * self.steps_per_second, self.cap)
+
+    def due(self) -> int:
+        """Whole steps owed now; call ``spend`` for each one taken."""
+        return int(self.budget)
+
+    def spend(self) -> None:
+        self.budget = max(0.0, self.budget - 1.0)
+
+    def reset(self) -> None:
+        self.budget = 0.0
+
+
+def steps_for_play(seconds: float, steps_per_second: float) -> int:
+    """Steps for ``seconds`` of play known in advance (offline training), at least one."""
+    return max(1, math.ceil(seconds * steps_per_second))

@@ -14,39 +14,14 @@ itself, and it learns it slowly).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from game.engine import DEFAULT_PARAMS, Params, View
+from game.geometry import Geometry, fold_into
 from models.contract import HISTORY, NUM_FEATURES
 
 MAX_TIME_TO_REACH = 3.0  # seconds; further than that is 'not soon' for any player
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """Court constants in view units (x: 0..1 goal to goal, y: 0..1 top to bottom)."""
-
-    face_x: float  # my paddle's face line
-    ball_top: float  # the ball centre's lowest and highest y
-    ball_bottom: float
-
-    @classmethod
-    def from_params(cls, params: Params = DEFAULT_PARAMS) -> Geometry:
-        radius_y = params.ball_radius / params.court_height
-        return cls(
-            face_x=(params.paddle_inset + params.ball_radius) / params.court_width,
-            ball_top=radius_y,
-            ball_bottom=1.0 - radius_y,
-        )
-
-
-def fold_into(y: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Where a ball travelling freely to ``y`` ends up after bouncing between two walls."""
-    span = high - low
-    u = np.mod(y - low, 2.0 * span)
-    return low + np.where(u <= span, u, 2.0 * span - u)
 
 
 def features(

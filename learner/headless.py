@@ -17,6 +17,7 @@ from game.engine import DEFAULT_PARAMS, Params
 from game.mirror_opponent import MirrorOpponent, Model, ModelGate
 from game.opponent import Opponent
 from game.session import Session, SimClock
+from learner.config import StepPacer
 from learner.mirror import make_mirror
 from learner.sampler import RelevanceWeights
 from learner.trainer import MirrorTrainer, TrainerConfig
@@ -62,14 +63,14 @@ def simulate(
     result = SimulationResult(trainer, opponent, gate)
     started = time.perf_counter()
     total_seconds = int(round(minutes * 60))
-    step_budget = 0.0
+    pacer = StepPacer(config.steps_per_second)
     for second in range(1, total_seconds + 1):
         asyncio.run(session.run(SimClock(), ticks=params.tick_rate))
         if session.state.winner:
             session.new_match(seed + second)  # matches follow each other as in play
-        step_budget += config.steps_per_second
-        while step_budget >= 1.0:
-            step_budget -= 1.0
+        pacer.add_play(1.0)
+        for _ in range(pacer.due()):
+            pacer.spend()
             trainer.train_step()
         if second % evaluate_every == 0 or second == total_seconds:
             evaluation = trainer.evaluate()

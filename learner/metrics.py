@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from game.engine import DEFAULT_PARAMS, LEFT, Params, view
-from game.mirror_opponent import Model, agreement, commands_from_logits
+from game.mirror_opponent import Model, agreeing, agreement, commands_from_logits
 from game.opponent import Opponent, ScriptedOpponent
 from game.session import Session, SimClock
 from learner.features import ObservationBuilder
-from models.contract import AGREEMENT_TOLERANCE, FEATURE_NAMES, INPUT_NAME, OUTPUT_NAME
+from models.contract import COLUMN, INPUT_NAME, OUTPUT_NAME
 
 __all__ = [  # agreement is game.mirror_opponent's (the gate scores candidates with it)
     "HeldOut",
@@ -37,7 +37,6 @@ __all__ = [  # agreement is game.mirror_opponent's (the gate scores candidates w
     "style",
 ]
 
-_APPROACHING = FEATURE_NAMES.index("approaching")
 REACTION_THRESHOLD = 0.2  # a command change this large counts as reacting
 
 
@@ -67,7 +66,7 @@ class Watcher:
         """What was watched, as held-out play to score a clone on."""
         obs = np.stack(self.obs)
         commands = np.asarray(self.commands, dtype=np.float32)
-        return HeldOut(obs, commands, obs[:, -1, _APPROACHING] > 0.5)
+        return HeldOut(obs, commands, obs[:, -1, COLUMN["approaching"]] > 0.5)
 
 
 def held_out_play(
@@ -105,11 +104,6 @@ def model_commands(model: Model, obs: np.ndarray) -> np.ndarray:
         (logits,) = model.session.run([OUTPUT_NAME], {INPUT_NAME: obs[start : start + 4096]})
         commands.append(commands_from_logits(logits))
     return np.concatenate(commands)
-
-
-def agreeing(commands: np.ndarray, player_commands: np.ndarray) -> np.ndarray:
-    """Per tick: does the command agree with the player's (the ticks ``agreement`` counts)?"""
-    return np.abs(commands - player_commands) <= AGREEMENT_TOLERANCE
 
 
 def agreement_on(model: Model, heldout: HeldOut) -> tuple[float, float]:

@@ -27,14 +27,14 @@ from pathlib import Path
 import numpy as np
 
 from game import safe_json
-from models.contract import FEATURE_NAMES
+from models.contract import COLUMN
 
 PHASE_APPROACH, PHASE_RECEDE, PHASE_SERVE = 0, 1, 2
 PHASE_NAMES = ("approach", "recede", "serve")  # indexed by the phase codes above
 
-APPROACHING_COLUMN = FEATURE_NAMES.index("approaching")
-SERVING_COLUMN = FEATURE_NAMES.index("serving")
-TIME_TO_REACH_COLUMN = FEATURE_NAMES.index("time_to_reach")
+APPROACHING_COLUMN = COLUMN["approaching"]
+SERVING_COLUMN = COLUMN["serving"]
+TIME_TO_REACH_COLUMN = COLUMN["time_to_reach"]
 
 # With recency on, new frames are weighed against the sampler's clock without re-weighing the
 # old ones (see relevance_weight); once the newest frame is this many half-lives ahead of the

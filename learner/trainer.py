@@ -26,30 +26,25 @@ import torch
 from torch.nn import functional as F
 
 from game.engine import DEFAULT_PARAMS, LEFT, Params, State, view
+from game.mirror_opponent import agreeing, agreement
 from learner.config import TrainerConfig
 from learner.exporter import FastExporter
 from learner.features import ObservationBuilder
 from learner.sampler import (
     PHASE_APPROACH,
-    PHASE_RECEDE,
-    PHASE_SERVE,
     FrameStorage,
     RelevanceSampler,
     RelevanceWeights,
+    frame_phase_and_time,
 )
 from models.contract import (
-    AGREEMENT_TOLERANCE,
     COMMAND_BINS,
-    FEATURE_NAMES,
     HISTORY,
     NUM_FEATURES,
     bin_from_command,
 )
 from models.registry import build_model, model_config
 
-_APPROACHING = FEATURE_NAMES.index("approaching")
-_SERVING = FEATURE_NAMES.index("serving")
-_TIME_TO_REACH = FEATURE_NAMES.index("time_to_reach")
 _BINS = torch.tensor(COMMAND_BINS)
 
 
@@ -158,22 +153,14 @@ class MirrorTrainer:
         self._targets[:-1] = self._targets[1:]
         self._targets[-1] = bin_from_command(left_cmd)
         self.frames_seen += 1
-        newest = obs[-1]
-        approaching = newest[_APPROACHING] > 0.5
+        (phase,), (time_to_reach,) = frame_phase_and_time(obs[None])
         heldout = self._rally % self.config.heldout_every == 1  # the 2nd rally already counts
         if heldout:
             self._heldout_obs.append(obs)
             self._heldout_cmd.append(left_cmd)
-            self._heldout_approach.append(bool(approaching))
+            self._heldout_approach.append(bool(phase == PHASE_APPROACH))
         else:
-            phase = (
-                PHASE_SERVE
-                if newest[_SERVING] > 0.5
-                else PHASE_APPROACH
-                if approaching
-                else PHASE_RECEDE
-            )
-            self._pending.append((obs, self._targets.copy(), phase, float(newest[_TIME_TO_REACH])))
+            self._pending.append((obs, self._targets.copy(), int(phase), float(time_to_reach)))
         for kind, side in events:
             if kind in {"hit", "miss"} and side == LEFT:
                 self._flush()
@@ -274,13 +261,11 @@ class MirrorTrainer:
             "heldout_frames": len(commands),
         }
         if len(commands) >= self.config.min_heldout_frames:
-            agree = np.abs(self.predict(obs) - commands) <= AGREEMENT_TOLERANCE
+            agree = agreeing(self.predict(obs), commands)
             result["agreement"] = float(agree.mean())
             if self._untrained_agreement is None or len(self.history) % 5 == 0:
                 untrained = self.predict(obs, self._untrained)
-                self._untrained_agreement = float(
-                    np.mean(np.abs(untrained - commands) <= AGREEMENT_TOLERANCE)
-                )
+                self._untrained_agreement = agreement(untrained, commands)
             result["untrained_agreement"] = self._untrained_agreement
             if approach.any():
                 result["approach_agreement"] = float(agree[approach].mean())

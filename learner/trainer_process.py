@@ -34,7 +34,7 @@ from pathlib import Path
 
 from game.engine import Params, State
 from game.files import atomic_write
-from learner.config import TrainerConfig
+from learner.config import StepPacer, TrainerConfig
 from learner.sampler import RelevanceWeights
 
 EVALUATE_EVERY = 2.0  # seconds of wall time between held-out evaluations
@@ -215,7 +215,7 @@ class TrainerLoop:
         self.learning = setup.learning
         self.flat_out = setup.flat_out
         self.generation = setup.generation
-        self.step_budget = 0.0
+        self.pacer = StepPacer(self.trainer.config.steps_per_second, cap_seconds=2.0)
         self.last_eval = self.last_stats = self.last_checkpoint = time.monotonic()
         self.steps_at_stats, self.frames_at_stats = 0, 0
         self.last_step_end = time.time()
@@ -241,7 +241,7 @@ class TrainerLoop:
         new_ticks = 0
         with contextlib.suppress(queue.Empty):
             for _ in range(FRAME_BATCHES_PER_DRAIN):
-                idle = new_ticks == 0 and self.step_budget < 1
+                idle = new_ticks == 0 and self.pacer.due() == 0
                 batch = self.frames_q.get(timeout=0.02 if idle else 0)
                 if self.learning:
                     new_ticks += self._add(batch)
@@ -265,7 +265,7 @@ class TrainerLoop:
                 case Reset(generation):
                     self.generation = generation
                     self.trainer.reset_mirror()
-                    self.step_budget = 0.0
+                    self.pacer.reset()
                     if self.checkpoint is not None:
                         self.checkpoint.unlink(missing_ok=True)
                 case SetArchitecture(name):
@@ -280,13 +280,11 @@ class TrainerLoop:
         seconds' worth); flat out, a fixed number per pass."""
         if not self.learning:
             return
-        rate = self.trainer.config.steps_per_second
-        played = new_ticks / self.trainer.params.tick_rate
-        self.step_budget = min(self.step_budget + played * rate, 2 * rate)
-        for _ in range(8 if self.flat_out else int(self.step_budget)):
+        self.pacer.add_play(new_ticks / self.trainer.params.tick_rate)
+        for _ in range(8 if self.flat_out else self.pacer.due()):
             if self.trainer.train_step() is None:
                 break
-            self.step_budget = max(0.0, self.step_budget - 1)
+            self.pacer.spend()
             self.last_step_end = time.time()
 
     def maybe_export(self, now: float) -> None:

@@ -41,6 +41,8 @@ FEATURE_NAMES = (
     "intercept_minus_paddle",
 )
 NUM_FEATURES = len(FEATURE_NAMES)
+COLUMN = {name: index for index, name in enumerate(FEATURE_NAMES)}
+"""A feature's column in an observation row, by name: ``obs[..., COLUMN["approaching"]]``."""
 
 NUM_BINS = 21
 COMMAND_BINS = tuple(-1.0 + 2.0 * i / (NUM_BINS - 1) for i in range(NUM_BINS))
