@@ -18,9 +18,10 @@ import logging
 import sys
 from pathlib import Path
 
+from models.contract import ARCHITECTURES  # torch-free: the parser may import it
+
 ROOT = Path(__file__).resolve().parent
 COMMANDS = ("play", "replay", "train", "tune", "mirror", "export-minari", "bench")
-ARCHITECTURES = ("mlp", "transformer")
 
 
 class UsageError(Exception):
@@ -351,13 +352,22 @@ def _profile(args: argparse.Namespace):
 
 def _run_web_app(app, host: str, port: int, path: str, what: str, open_browser: bool) -> int:
     """Serve ``app`` until Ctrl-C, announcing its URL (and opening it) once it listens."""
+    import asyncio
+    import signal
     import webbrowser
 
     from aiohttp import web
+    from aiohttp.web_runner import GracefulExit
+
+    def _raise_graceful_exit() -> None:
+        raise GracefulExit()
 
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}{path}"
 
     async def announce(app):
+        # A closed terminal (SIGHUP) ends the game as Ctrl-C does: recordings flushed, the
+        # trainer told to save and stop, the profile's lock released.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _raise_graceful_exit)
         print(f"{what} {url}  (Ctrl-C to quit)", flush=True)
         if open_browser:
             webbrowser.open(url)
@@ -387,6 +397,14 @@ def play(args: argparse.Namespace) -> int:
         raise UsageError("--persona and --left-mirror both want your side")
     params = Params(points_to_win=args.points)
     learner = None
+    lock = None
+    if not (args.no_record and (args.ghost or args.no_learn)):  # this session writes the profile
+        from game.profile_lock import ProfileInUse, ProfileLock
+
+        try:
+            lock = ProfileLock(profile.folder, args.player).acquire()
+        except ProfileInUse as exc:
+            raise UsageError(str(exc)) from None
     left_driver = ghost(profile, args.left_mirror, params) if args.left_mirror else None
     if args.persona:
         from game.personas import load_persona
@@ -430,6 +448,8 @@ def play(args: argparse.Namespace) -> int:
     finally:
         if learner is not None:
             learner.stop()
+        if lock is not None:
+            lock.release()
 
 
 def _live_mirror(profile, params, args: argparse.Namespace):

@@ -29,7 +29,7 @@ from game.engine import DEFAULT_PARAMS, Params
 from game.mirror_opponent import GateStats, MirrorOpponent, ModelGate
 from game.ports import LearningStats
 from learner.config import TrainerConfig
-from learner.mirror import MirrorFiles
+from learner.mirror import MirrorError, MirrorFiles, load_model
 from learner.sampler import RelevanceWeights
 from learner.trainer_process import (
     CandidateReady,
@@ -188,17 +188,13 @@ class LiveLearner:
     def _load_saved_model(self) -> None:
         if self.files is None or not self.files.model.exists():
             return
-        from game.mirror_opponent import CandidateRejected, check_candidate
-
         try:
-            data = self.files.model.read_bytes()
-            _, metadata = check_candidate(data)
-            version = int(metadata.get("model_version", "0"))
-        except (OSError, ValueError, CandidateRejected) as exc:
-            log.warning("the saved mirror cannot play (%s); starting from scripted", exc)
+            model = load_model(self.files.model)
+        except MirrorError as exc:
+            log.warning("the saved mirror cannot play (%s); starting from scripted", exc.reason)
             return
-        if self.gate.consider(data, version) is not None:
-            log.info("your mirror v%d is back (from %s)", version, self.files.model)
+        if self.gate.consider(model.onnx_bytes, model.version) is not None:
+            log.info("your mirror v%d is back (from %s)", model.version, self.files.model)
 
     def _spawn(self, primer: list) -> None:
         self._frames_q = self._context.Queue()

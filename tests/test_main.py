@@ -60,3 +60,24 @@ def test_a_command_line_mistake_is_one_line_and_exit_2(tmp_path):
         assert result.returncode == 2, (args, result.stderr)
         assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
         assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_a_second_game_on_the_same_profile_is_refused_until_the_first_is_gone(server_factory):
+    """One writer per profile: a second session would fight the first over its recordings,
+    mirror and checkpoint. A killed owner's lock goes with it."""
+    import signal
+
+    from tests.conftest import free_port
+
+    first = server_factory("--player", "gil", "--persona", "chaser")
+    second = run_main(
+        "play", "--no-browser", "--port", free_port(), "--data-dir", first.data_dir,
+        "--player", "gil",
+    )  # fmt: skip
+    assert second.returncode == 2, second.stderr
+    (line,) = second.stderr.strip().splitlines()
+    assert "'gil' is in use by another Mirror Pong session" in line
+    assert f"pid {first.process.pid}" in line and "--player" in line
+    first.stop(signal.SIGKILL)
+    again = server_factory("--player", "gil", "--persona", "chaser", data_dir=first.data_dir)
+    assert again.stop() == 0

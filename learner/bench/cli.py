@@ -12,8 +12,10 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
+from models.contract import ARCHITECTURES  # torch-free, imports nothing
+
 ROOT = Path(__file__).resolve().parents[2]
-ARCHITECTURES = ("mlp", "transformer")
+
 # game.personas.BUILT_IN's names, written out: importing game.personas loads numpy.
 PERSONAS = ("chaser", "predictor", "lazy", "nervous", "angler")
 
@@ -59,10 +61,13 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
         "bench", help="benchmarks that print figures", description="Benchmarks."
     )
     sub = bench.add_subparsers(
-        dest="bench", metavar="{loop,live,fidelity,stylometry,relevance,perf,report}", required=True
+        dest="bench",
+        metavar="{loop,live,soak,fidelity,stylometry,relevance,perf,report}",
+        required=True,
     )
     add_loop_parser(sub)
     add_live_parser(sub)
+    add_soak_parser(sub)
     add_learning_parsers(sub)
     add_relevance_parser(sub)
     add_perf_parser(sub)
@@ -83,6 +88,43 @@ def add_loop_parser(sub) -> argparse.ArgumentParser:
     _json(loop)
     loop.set_defaults(func=_runner("loop"))
     return loop
+
+
+def add_soak_parser(sub) -> argparse.ArgumentParser:
+    soak = sub.add_parser(
+        "soak",
+        help="the real game for minutes with faults injected: does learning ever stop?",
+        description="Runs 'main.py play' with a persona and a browser-like WebSocket client "
+        "on the real clock, kills the trainer process at random moments and the server once "
+        "(then starts it again on the same profile), and prints: sessions in which learning "
+        "stopped, model versions accepted per minute, ticks later than one frame, recording "
+        "ticks lost. Exits 1 if learning stopped in any session.",
+    )
+    soak.add_argument(
+        "--minutes", type=float, default=10.0, help="real minutes in all (default: %(default)s)"
+    )
+    soak.add_argument(
+        "--persona", default="chaser", help="who plays, as for play (default: %(default)s)"
+    )
+    soak.add_argument(
+        "--kill-every",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="mean seconds between trainer kills (default: %(default)s)",
+    )
+    soak.add_argument(
+        "--seed", type=int, default=0, help="seed of the fault schedule (default: %(default)s)"
+    )
+    soak.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="profile folder to play in (default: a new temporary folder)",
+    )
+    _json(soak)
+    soak.set_defaults(func=_runner("soak"))
+    return soak
 
 
 def add_live_parser(sub) -> argparse.ArgumentParser:

@@ -333,7 +333,8 @@ def print_summary(result: dict) -> None:
 
 def run(args) -> int:
     if args.minutes <= 0:
-        raise ValueError(f"--minutes must be positive, got {args.minutes}")
+        print(f"error: --minutes must be positive, got {args.minutes}", file=sys.stderr)
+        return 2
     result = soak(args.minutes, args.persona, args.seed, args.kill_every, args.data_dir)
     print_summary(result)
     if args.json is not None:

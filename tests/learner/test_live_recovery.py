@@ -58,6 +58,7 @@ def test_trainer_death_keeps_the_model_and_restarts_primed(tmp_path):
         assert opponent.model_version >= 1
         version = opponent.model_version
         first_pid = learner.trainer_pid
+        played = session.ticks_run
         os.kill(first_pid, signal.SIGKILL)
         _play(session, 1)  # the game goes on meanwhile
         assert opponent.model_version == version and opponent.label == "mirror"
@@ -73,7 +74,8 @@ def test_trainer_death_keeps_the_model_and_restarts_primed(tmp_path):
 
         # Without any more play, the new trainer already holds the frames its predecessor had.
         assert _wait(restarted_trainer_reported, 60)
-        assert learner.latest.frames_seen >= 20 * 60  # at least 20 of the seconds played
+        # All of it (the last quarter second may still sit in the game's buffer).
+        assert learner.latest.frames_seen >= played - live.FRAMES_PER_BATCH
         assert learner.hud_stats()["state"] == "live"
     finally:
         learner.stop()
