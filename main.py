@@ -7,6 +7,8 @@
 
 Run any command with --help for its options. Building the parser imports nothing heavy
 (no numpy, torch, onnxruntime or aiohttp): each command imports what it needs when it runs.
+Here are the parser and play's wiring; the other commands' bodies are a ``run(args)`` each,
+beside the code they drive (learner.tools.*, learner.mirror, learner.bench.*).
 A mistake on the command line, or a refusal from the library (a bad recording, model or
 persona), is one line on stderr and exit status 2.
 """
@@ -14,18 +16,17 @@ persona), is one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from learner.tools.command import UsageError, player_profile, serve  # light: imports on use
 from models.contract import ARCHITECTURES  # torch-free: the parser may import it
 
 ROOT = Path(__file__).resolve().parent
 COMMANDS = ("play", "replay", "train", "tune", "mirror", "export-minari", "bench")
-
-
-class UsageError(Exception):
-    """Bad input from the command line: printed as one line, exit code 2."""
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
@@ -61,6 +62,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 # -- the parser --------------------------------------------------------------------------------
+
+
+def _lazy(module: str) -> Callable[[argparse.Namespace], int]:
+    """A command's ``func``: import ``module`` when the command runs, not before (every
+    ``--help`` builds the parser), and call its ``run(args)``."""
+
+    def run(args: argparse.Namespace) -> int:
+        return importlib.import_module(module).run(args)
+
+    return run
 
 
 class _Version(argparse.Action):
@@ -219,7 +230,7 @@ def add_replay_parser(sub) -> None:
     replay_.add_argument("--json", type=Path, default=None, help="write the comparison here")
     _server_options(replay_, "viewer address", "viewer port", 8001)
     _profile_options(replay_)
-    replay_.set_defaults(func=replay)
+    replay_.set_defaults(func=_lazy("learner.tools.replay_command"))
 
 
 def add_train_parser(sub) -> None:
@@ -249,7 +260,7 @@ def add_train_parser(sub) -> None:
     train.add_argument(
         "--out", type=Path, required=True, metavar="MODEL.onnx", help="where the model goes"
     )
-    train.set_defaults(func=train_offline)
+    train.set_defaults(func=_lazy("learner.tools.offline"))
 
 
 def add_tune_parser(sub) -> None:
@@ -289,7 +300,7 @@ def add_tune_parser(sub) -> None:
     tune.add_argument(
         "--data-dir", type=Path, default=None, help="data folder for the default study file"
     )
-    tune.set_defaults(func=tune_weights)
+    tune.set_defaults(func=_lazy("learner.tools.tune"))
 
 
 def add_mirror_parser(sub) -> None:
@@ -300,6 +311,7 @@ def add_mirror_parser(sub) -> None:
         "mirrors live in the profile's mirrors/ folder; play against one with "
         "'play --ghost NAME'.",
     )
+    mirror.set_defaults(func=_lazy("learner.mirror"))
     mirror_sub = mirror.add_subparsers(
         dest="mirror_command", required=True, metavar="{export,import,list}"
     )
@@ -308,17 +320,14 @@ def add_mirror_parser(sub) -> None:
         "--out", type=Path, required=True, metavar="FILE.onnx", help="the file to write"
     )
     _profile_options(export)
-    export.set_defaults(func=mirror_export)
     import_ = mirror_sub.add_parser("import", help="import a mirror file under a name")
     import_.add_argument(
         "file", type=Path, metavar="FILE.onnx", help="a mirror exported with 'mirror export'"
     )
     import_.add_argument("--name", required=True, help="what to call it (letters, digits, -_.)")
     _profile_options(import_)
-    import_.set_defaults(func=mirror_import)
     listing = mirror_sub.add_parser("list", help="list your mirror and the imported ones")
     _profile_options(listing)
-    listing.set_defaults(func=mirror_list)
 
 
 def add_minari_parser(sub) -> None:
@@ -334,50 +343,7 @@ def add_minari_parser(sub) -> None:
         "--dataset-id", required=True, help="e.g. mirrorpong/alice-v0 (namespace/name-vN)"
     )
     minari.add_argument("--author", default=None, help="the dataset's author (optional)")
-    minari.set_defaults(func=export_minari_command)
-
-
-# -- shared wiring -----------------------------------------------------------------------------
-
-
-def _profile(args: argparse.Namespace):
-    from game.profiles import Profile, check_player_name, default_data_dir
-
-    try:
-        check_player_name(args.player)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    return Profile(args.data_dir or default_data_dir(), args.player)
-
-
-def _run_web_app(app, host: str, port: int, path: str, what: str, open_browser: bool) -> int:
-    """Serve ``app`` until Ctrl-C, announcing its URL (and opening it) once it listens."""
-    import asyncio
-    import signal
-    import webbrowser
-
-    from aiohttp import web
-    from aiohttp.web_runner import GracefulExit
-
-    def _raise_graceful_exit() -> None:
-        raise GracefulExit()
-
-    url = f"http://{f'[{host}]' if ':' in host else host}:{port}{path}"
-
-    async def announce(app):
-        # A closed terminal (SIGHUP) ends the game as Ctrl-C does: recordings flushed, the
-        # trainer told to save and stop, the profile's lock released.
-        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _raise_graceful_exit)
-        print(f"{what} {url}  (Ctrl-C to quit)", flush=True)
-        if open_browser:
-            webbrowser.open(url)
-
-    app.on_startup.append(announce)
-    try:
-        web.run_app(app, host=host, port=port, print=None)
-    except OSError as exc:
-        raise UsageError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
-    return 0
+    minari.set_defaults(func=_lazy("learner.tools.minari_export"))
 
 
 # -- play --------------------------------------------------------------------------------------
@@ -390,7 +356,7 @@ def play(args: argparse.Namespace) -> int:
     from game.session import Session
     from learner.mirror import ghost
 
-    profile = _profile(args)
+    profile = player_profile(args)
     if args.points < 1:
         raise UsageError(f"--points must be at least 1, got {args.points}")
     if args.persona and args.left_mirror:
@@ -444,7 +410,12 @@ def play(args: argparse.Namespace) -> int:
             from game.desktop import run_desktop
 
             return run_desktop(session)
-        return _serve(session, args, learner)
+        from game.server import ServerConfig, create_app
+
+        app = create_app(ServerConfig(host=args.host, port=args.port), session, learning=learner)
+        return serve(
+            app, args.host, args.port, "/", "Mirror Pong is running at", not args.no_browser
+        )
     finally:
         if learner is not None:
             learner.stop()
@@ -479,177 +450,6 @@ def _live_mirror(profile, params, args: argparse.Namespace):
     except ValueError as exc:  # a device that is not there, a bad sampler config
         raise UsageError(str(exc)) from None
     return opponent, learner
-
-
-def _serve(session, args: argparse.Namespace, learner=None) -> int:
-    from game.server import ServerConfig, create_app
-
-    app = create_app(ServerConfig(host=args.host, port=args.port), session, learning=learner)
-    return _run_web_app(
-        app, args.host, args.port, "/", "Mirror Pong is running at", not args.no_browser
-    )
-
-
-# -- mirror ------------------------------------------------------------------------------------
-
-
-def mirror_export(args: argparse.Namespace) -> int:
-    from learner.mirror import export_mirror
-
-    model = export_mirror(_profile(args), args.out)
-    print(
-        f"wrote {args.out}: {args.player}'s mirror v{model.version} "
-        f"({model.metadata.get('architecture')})"
-    )
-    return 0
-
-
-def mirror_import(args: argparse.Namespace) -> int:
-    from learner.mirror import import_mirror
-
-    model = import_mirror(_profile(args), args.file, args.name)
-    print(
-        f"imported {args.file.name} as {args.name!r} (v{model.version}, "
-        f"{model.metadata.get('architecture')}); play it: main.py play --ghost {args.name}"
-    )
-    return 0
-
-
-def mirror_list(args: argparse.Namespace) -> int:
-    from learner.mirror import format_row, list_mirrors
-
-    for row in list_mirrors(_profile(args)):
-        print(format_row(row))
-    return 0
-
-
-# -- train, tune, export-minari ----------------------------------------------------------------
-
-
-def train_offline(args: argparse.Namespace) -> int:
-    from learner.tools.offline import load_sampler_config, train
-
-    weights = load_sampler_config(args.sampler_config)
-    try:
-        result = train(
-            args.sources, args.out, args.model, weights, args.seed, args.steps_per_second
-        )
-    except OSError as exc:
-        raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from None
-    print(result.summary(args.out, args.model))
-    return 130 if result.interrupted else 0
-
-
-def tune_weights(args: argparse.Namespace) -> int:
-    from game.profiles import default_data_dir
-    from learner.tools.tune import default_storage, summary, tune
-
-    if args.trials < 1 or args.steps < 1:
-        raise UsageError("--trials and --steps must be at least 1")
-    storage = args.storage or default_storage(args.data_dir or default_data_dir())
-    try:
-        result = tune(
-            args.sources,
-            args.trials,
-            storage,
-            args.study,
-            args.out,
-            args.report,
-            args.steps,
-            args.model,
-            args.seed,
-        )
-    except ImportError as exc:  # e.g. a PostgreSQL URL without its driver installed
-        hint = " (PostgreSQL: pip install 'psycopg[binary]')" if "postgres" in storage else ""
-        raise UsageError(f"{exc}{hint}") from None
-    print(summary(result, args.out, args.report))
-    return 0
-
-
-def export_minari_command(args: argparse.Namespace) -> int:
-    import warnings
-
-    from learner.tools.minari_export import export_minari, summary
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Minari warns that no env spec is attached
-            dataset = export_minari(args.sources, args.dataset_id, args.author)
-    except ValueError as exc:  # Minari's own refusals (a taken or malformed id)
-        raise UsageError(str(exc)) from None
-    print(summary(dataset, args.dataset_id))
-    return 0
-
-
-# -- replay ------------------------------------------------------------------------------------
-
-
-def replay(args: argparse.Namespace) -> int:
-    from game.recording import read_recording
-    from game.replay import verify
-
-    if not args.verify and args.json is None:
-        return _replay_viewer(args)
-    if args.file is None:
-        raise UsageError("--verify and --json need a recording FILE")
-    recording = read_recording(args.file)
-    records = recording.records
-    if recording.truncated_bytes:
-        print(
-            f"warning: {args.file.name} ends in a partial record ({recording.truncated_bytes} "
-            f"bytes dropped); replaying its {len(records)} whole records",
-            file=sys.stderr,
-        )
-    last = records[-1].state if records else None
-    score = f"{last.score_left}-{last.score_right}" if last else "0-0"
-    seconds = len(records) / recording.params.tick_rate
-    print(
-        f"{args.file.name}: player {recording.header.get('player')!r} vs "
-        f"{recording.header.get('opponent')}, {len(records)} ticks ({seconds:.1f} s), score {score}"
-    )
-    if args.model is not None:
-        _compare_with_model(recording, args)
-    if not args.verify:
-        return 0
-    divergence = verify(recording)
-    if divergence is None:
-        print(f"verified: all {len(records)} recorded states reproduced exactly")
-        return 0
-    print(
-        f"DIVERGED at record {divergence.index} (tick {divergence.tick}): {divergence.field} "
-        f"recorded {divergence.recorded!r}, re-simulated {divergence.simulated!r}"
-    )
-    return 1
-
-
-def _compare_with_model(recording, args: argparse.Namespace) -> None:
-    import json
-
-    from learner.tools.replay_analysis import compare_with_model, comparison_lines
-
-    report = compare_with_model(recording, args.model)
-    print("\n".join(comparison_lines(report)))
-    if args.json is not None:
-        args.json.write_text(json.dumps(report, indent=2))
-        print(f"wrote {args.json}")
-
-
-def _replay_viewer(args: argparse.Namespace) -> int:
-    from game.replay_view import ReplayLibrary
-    from learner.tools.replay_analysis import viewer_app, viewer_models
-
-    profile = _profile(args)
-    extra = []
-    if args.file is not None:
-        if not args.file.is_file():
-            raise UsageError(f"no such recording: {args.file}")
-        extra.append(args.file.resolve())
-    library = ReplayLibrary(profile.recordings, extra)
-    if args.file is not None:
-        library.focus = next(n for n, p in library.table().items() if p == args.file.resolve())
-    app = viewer_app(library, viewer_models(profile, args.model))
-    path = "/replay" + (f"?file={library.focus}" if library.focus else "")
-    return _run_web_app(app, args.host, args.port, path, "Replay viewer at", not args.no_browser)
 
 
 if __name__ == "__main__":

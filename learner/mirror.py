@@ -9,6 +9,7 @@ A model file is data from anywhere, so ``load_model`` runs the gate's own checks
 refuses with a one-line reason (``MirrorError``). In a profile (``players/NAME/``), the
 player's own mirror lives in ``mirror/`` (``MirrorFiles``) and imported ones in
 ``mirrors/NAME.onnx``; ``resolve`` turns what a user types ('mine', a name, a path) into a file.
+``run`` is ``main.py mirror`` (export, import, list).
 
 Importing this module loads neither onnxruntime nor onnx (``main.py`` imports it for its
 error type); they load when a mirror is made or a model read.
@@ -16,6 +17,7 @@ error type); they load when a mirror is made or a model read.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 from collections.abc import Callable
@@ -231,3 +233,26 @@ def format_row(row: MirrorRow) -> str:
         f"agreement {meta.get('validation_agreement') or '?'}  "
         f"{meta.get('training_frames', '?')} frames"
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    """``main.py mirror export|import|list``."""
+    from learner.tools.command import player_profile  # the command line's shared helper
+
+    profile = player_profile(args)
+    if args.mirror_command == "export":
+        model = export_mirror(profile, args.out)
+        print(
+            f"wrote {args.out}: {args.player}'s mirror v{model.version} "
+            f"({model.metadata.get('architecture')})"
+        )
+    elif args.mirror_command == "import":
+        model = import_mirror(profile, args.file, args.name)
+        print(
+            f"imported {args.file.name} as {args.name!r} (v{model.version}, "
+            f"{model.metadata.get('architecture')}); play it: main.py play --ghost {args.name}"
+        )
+    else:
+        for row in list_mirrors(profile):
+            print(format_row(row))
+    return 0

@@ -81,3 +81,53 @@ def test_a_second_game_on_the_same_profile_is_refused_until_the_first_is_gone(se
     first.stop(signal.SIGKILL)
     again = server_factory("--player", "gil", "--persona", "chaser", data_dir=first.data_dir)
     assert again.stop() == 0
+
+
+def test_verifying_a_recording_with_no_ticks_is_one_line_and_exit_2(tmp_path):
+    from game.engine import Params
+    from game.recording import RecordingWriter, make_header
+
+    empty = tmp_path / "empty.mpr"
+    RecordingWriter(empty, make_header(Params(), 1, "bob", "scripted")).close()
+    result = run_main("replay", empty, "--verify")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == "error: empty.mpr has no recorded ticks: there is nothing to verify\n"
+
+
+def test_the_replay_viewer_answers_the_host_it_was_given(tmp_path, monkeypatch):
+    """``replay --host NAME`` serves requests that name NAME, and still refuses other names."""
+    import asyncio
+
+    from aiohttp import ClientSession
+    from aiohttp.test_utils import TestServer
+
+    import main
+    from learner.tools import replay_command
+
+    served = {}
+
+    def capture(app, host, port, path, what, open_browser):
+        served.update(app=app, host=host)
+        return 0
+
+    monkeypatch.setattr(replay_command, "serve", capture)
+    assert main.main(["replay", "--host", "pong.example", "--data-dir", str(tmp_path)]) == 0
+    assert served["host"] == "pong.example"
+
+    async def statuses(*host_headers: str) -> list[int]:
+        server = TestServer(served["app"], host="127.0.0.1")
+        await server.start_server()
+        try:
+            async with ClientSession() as http:
+                url = server.make_url("/api/recordings")
+                found = []
+                for host in host_headers:
+                    async with http.get(url, headers={"Host": host}) as response:
+                        found.append(response.status)
+                return found
+        finally:
+            await server.close()
+
+    named, foreign = asyncio.run(statuses("pong.example:8001", "evil.example:8001"))
+    assert named == 200 and foreign != 200

@@ -9,6 +9,8 @@ stops before that. Imitation libraries built on Gymnasium can then train on the 
 
 from __future__ import annotations
 
+import argparse
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,18 @@ def episode(recording: Recording) -> dict:
         "terminations": terminations,
         "truncations": truncations,
     }
+
+
+def run(args: argparse.Namespace) -> int:
+    """``main.py export-minari``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Minari warns that no env spec is attached
+            dataset = export_minari(args.sources, args.dataset_id, args.author)
+    except ValueError as exc:  # Minari's own refusals (a taken or malformed id)
+        raise TrainingError(str(exc)) from None
+    print(summary(dataset, args.dataset_id))
+    return 0
 
 
 def summary(dataset, dataset_id: str) -> str:

@@ -9,6 +9,7 @@ the standard metadata, atomically; Ctrl-C stops early and still writes the best 
 
 from __future__ import annotations
 
+import argparse
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,19 @@ from learner.config import TrainerConfig, steps_for_play
 from learner.recordings import TrainingError, find_recordings
 from learner.sampler import RelevanceWeights, read_sampler_config
 from learner.trainer import MirrorTrainer
+
+
+def run(args: argparse.Namespace) -> int:
+    """``main.py train``: exit 0, or 130 when Ctrl-C stopped it early (the best model kept)."""
+    weights = load_sampler_config(args.sampler_config)
+    try:
+        result = train(
+            args.sources, args.out, args.model, weights, args.seed, args.steps_per_second
+        )
+    except OSError as exc:
+        raise TrainingError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    print(result.summary(args.out, args.model))
+    return 130 if result.interrupted else 0
 
 
 def load_sampler_config(path: Path | None) -> RelevanceWeights:

@@ -138,7 +138,7 @@ def resimulate(recording: Recording, model: Model) -> dict:
     return compare_styles(player.figures(), clone.figures())
 
 
-# -- what main.py replay runs -----------------------------------------------------------------
+# -- what main.py replay runs (learner.tools.replay_command) --------------------------------------
 
 
 def compare_with_model(recording: Recording, model_path: Path) -> dict:
@@ -181,8 +181,9 @@ def viewer_models(profile: Profile, given: Path | None) -> dict[str, Path]:
     return models
 
 
-def viewer_app(library: ReplayLibrary, models: dict[str, Path]):
-    """The replay viewer's web app: recordings from ``library``, analysed with ``models``."""
+def viewer_app(library: ReplayLibrary, models: dict[str, Path], host: str = "127.0.0.1"):
+    """The replay viewer's web app: recordings from ``library``, analysed with ``models``,
+    served on ``host`` (the Host header its requests must name)."""
     from game.replay_view import create_replay_app
 
     def list_models() -> list[dict]:
@@ -214,4 +215,4 @@ def viewer_app(library: ReplayLibrary, models: dict[str, Path]):
             result["model"]["name"] = name
         return result
 
-    return create_replay_app(library, analyze_file, list_models)
+    return create_replay_app(library, analyze_file, list_models, host=host)

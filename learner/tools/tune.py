@@ -13,6 +13,7 @@ importances as PNG.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from dataclasses import dataclass
@@ -118,6 +119,32 @@ def make_objective(data: TuningData, steps: int, architecture: str, seed: int, r
         return score
 
     return objective
+
+
+def run(args: argparse.Namespace) -> int:
+    """``main.py tune``."""
+    from game.profiles import default_data_dir
+
+    if args.trials < 1 or args.steps < 1:
+        raise TrainingError("--trials and --steps must be at least 1")
+    storage = args.storage or default_storage(args.data_dir or default_data_dir())
+    try:
+        result = tune(
+            args.sources,
+            args.trials,
+            storage,
+            args.study,
+            args.out,
+            args.report,
+            args.steps,
+            args.model,
+            args.seed,
+        )
+    except ImportError as exc:  # e.g. a PostgreSQL URL without its driver installed
+        hint = " (PostgreSQL: pip install 'psycopg[binary]')" if "postgres" in storage else ""
+        raise TrainingError(f"{exc}{hint}") from None
+    print(summary(result, args.out, args.report))
+    return 0
 
 
 def default_storage(data_dir: Path) -> str:

@@ -1,0 +1,63 @@
+"""What the command bodies share: ``UsageError``, the player's profile from ``--data-dir`` and
+``--player``, and serving a web app (the game, the replay viewer) until Ctrl-C.
+
+Importing this module loads nothing heavy: ``main.py`` imports it to build its parser, and
+each helper imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from game.profiles import Profile
+
+
+class UsageError(Exception):
+    """Bad input from the command line: printed as one line, exit code 2."""
+
+
+def player_profile(args: argparse.Namespace) -> Profile:
+    """The profile ``--data-dir`` and ``--player`` name (a bad name is a ``UsageError``)."""
+    from game.profiles import Profile, check_player_name, default_data_dir
+
+    try:
+        check_player_name(args.player)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return Profile(args.data_dir or default_data_dir(), args.player)
+
+
+def serve(
+    app: web.Application, host: str, port: int, path: str, what: str, open_browser: bool
+) -> int:
+    """Serve ``app`` until Ctrl-C, announcing its URL (and opening it) once it listens."""
+    import asyncio
+    import signal
+    import webbrowser
+
+    from aiohttp import web
+    from aiohttp.web_runner import GracefulExit
+
+    def _raise_graceful_exit() -> None:
+        raise GracefulExit()
+
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}{path}"
+
+    async def announce(app: web.Application) -> None:
+        # A closed terminal (SIGHUP) ends the game as Ctrl-C does: recordings flushed, the
+        # trainer told to save and stop, the profile's lock released.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _raise_graceful_exit)
+        print(f"{what} {url}  (Ctrl-C to quit)", flush=True)
+        if open_browser:
+            webbrowser.open(url)
+
+    app.on_startup.append(announce)
+    try:
+        web.run_app(app, host=host, port=port, print=None)
+    except OSError as exc:
+        raise UsageError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
+    return 0
