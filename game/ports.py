@@ -38,6 +38,8 @@ class LearningStats(TypedDict, total=False):
     state: str  # live, paused, restarting, quiet (no report for a while), stopped, starting
     state_reason: str | None  # why, in words, when not live
     stats_age: float | None  # seconds since the learner made the figures below
+    figures_from: str | None  # "live", or "saved" (the last session's, until new ones come)
+    playing_agreement: float | None  # how like you the model playing now was when it passed
     learning: bool
     architecture: str
     version: int  # the model playing now (0: the scripted opponent)

@@ -250,6 +250,7 @@ def create_app(
     async def run_session(app: web.Application):
         session.subscribers.append(publish)
         task = asyncio.create_task(session.run(config.clock_factory()), name="session-loop")
+        task.add_done_callback(_report_loop_end)
         yield
         session.stop()
         await asyncio.gather(task, return_exceptions=True)
@@ -347,6 +348,12 @@ def _drop(client: _Client, reason: str) -> None:
         f"dropped a client message ({reason}); {client.dropped} from this client, "
         f"{_DROP_LOG.total + 1} in all"
     )
+
+
+def _report_loop_end(task: asyncio.Task) -> None:
+    """The session loop ends only when told to; anything else is logged, never silent."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the game loop stopped", exc_info=task.exception())
 
 
 def handle_client_message(

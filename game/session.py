@@ -113,6 +113,8 @@ class Session:
         self.lateness: deque[float] = deque(maxlen=60 * 60 * 10)  # seconds late, per tick
         self.ticks_run = 0  # ticks the loop has run (paused ones too)
         self.late_ticks = 0  # of those, ticks that started more than one tick late
+        self.listener_errors = 0  # failures of sinks and subscribers (see _guarded)
+        self._logged_failures: set[tuple[str, str]] = set()
         self.recording_error: str | None = None
         self._key_command = 0.0
         self._pointer_target: float | None = None  # court y the pointer asks for
@@ -201,7 +203,7 @@ class Session:
             if self.recorder.error:
                 self.recording_error = self.recorder.error
         for sink in self.frame_sinks:
-            sink.on_tick(before, left_cmd, right_cmd, after, events)
+            self._guarded(sink.on_tick, before, left_cmd, right_cmd, after, events)
         if after.winner:
             self._close_recorder(wait=False)
         self._publish(events)
@@ -221,7 +223,22 @@ class Session:
 
     def _publish(self, events: tuple[Event, ...]) -> None:
         for subscriber in self.subscribers:
-            subscriber(self, events)
+            self._guarded(subscriber, self, events)
+
+    def _guarded(self, listener: Callable, *args) -> None:
+        """Call a listener (the learner, the server's publisher); one that fails must never
+        stop the game: its first failure of each kind is logged with the traceback, later
+        ones are counted (``listener_errors``). Headless runs (strict) let it raise."""
+        try:
+            listener(*args)
+        except Exception as exc:
+            if self.strict:
+                raise
+            self.listener_errors += 1
+            key = (getattr(listener, "__qualname__", repr(listener)), type(exc).__name__)
+            if key not in self._logged_failures:
+                self._logged_failures.add(key)
+                log.exception("%s failed during a tick; the game goes on", key[0])
 
     def _close_recorder(self, wait: bool = True) -> None:
         if self.recorder is not None:

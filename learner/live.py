@@ -145,6 +145,7 @@ class LiveLearner:
         except (ValueError, TypeError) as exc:
             log.warning("ignoring saved sampler weights (%s); using defaults", exc)
             self.weights = RelevanceWeights()
+        self._saved_figures = _saved_figures(settings.get("last_figures"))
         self.learning = settings.get("learning", True)
         if not isinstance(self.learning, bool):  # "false" once meant learning on, silently
             log.warning(
@@ -222,6 +223,7 @@ class LiveLearner:
         self.state_reason = None
 
     def stop(self) -> None:
+        self.save_settings(wait=True)  # with the last figures, shown until new ones come
         self._stopping.set()
         process = self._process
         if process is not None and process.is_alive():
@@ -304,6 +306,9 @@ class LiveLearner:
             "weights": self.weights.to_dict(),
             "learning": self.learning,
         }
+        figures = self._figures_to_save()
+        if figures is not None:
+            settings["last_figures"] = figures
         writer = threading.Thread(target=self._write_settings, args=(settings,), daemon=True)
         writer.start()
         if wait:
@@ -331,16 +336,24 @@ class LiveLearner:
             state = "paused"
         elif state == "live" and latest is not None and age > QUIET_AFTER:
             state = "quiet"
+        saved = self._saved_figures if latest is None else None
+        if saved is not None:
+            age = max(0.0, time.time() - saved.get("made_at", time.time()))
+        playing = self.opponent.model
         return {
             "state": state,
             "state_reason": self.state_reason,
             "stats_age": None if age is None else round(age, 1),
+            "figures_from": "live" if latest else "saved" if saved else None,
             "learning": self.learning,
             "architecture": self.config.architecture,
             "version": self.opponent.model_version,
-            "frames": latest.frames if latest else 0,
-            "agreement": latest.agreement if latest else None,
-            "approach_agreement": latest.approach_agreement if latest else None,
+            "playing_agreement": playing.heldout_agreement if playing else None,
+            "frames": latest.frames if latest else (saved or {}).get("frames", 0),
+            "agreement": latest.agreement if latest else (saved or {}).get("agreement"),
+            "approach_agreement": latest.approach_agreement
+            if latest
+            else (saved or {}).get("approach_agreement"),
             "untrained_agreement": latest.untrained_agreement if latest else None,
             "loss": latest.loss if latest else None,
             "samples_per_second": latest.samples_per_second if latest else None,
@@ -355,6 +368,18 @@ class LiveLearner:
         }
 
     hud = hud_stats
+
+    def _figures_to_save(self) -> dict | None:
+        latest = self.latest
+        if latest is None or latest.agreement is None:
+            return self._saved_figures
+        return {
+            "made_at": latest.made_at,
+            "agreement": latest.agreement,
+            "approach_agreement": latest.approach_agreement,
+            "frames": latest.frames,
+            "version": self.opponent.model_version,
+        }
 
     # -- swap timing (read by the benches, never on the path it measures) ------------------
 
@@ -481,3 +506,19 @@ class LiveLearner:
             return
         self._errors_logged.add(key)
         log.exception("%s (shown once)", message)
+
+
+def _saved_figures(saved: object) -> dict | None:
+    """The figures a previous session saved, if they are what they should be (the settings
+    file is outside input): fractions in [0, 1], a count, a time."""
+    if not isinstance(saved, dict):
+        return None
+    fractions = ("agreement", "approach_agreement")
+    for key in fractions:
+        value = saved.get(key)
+        if value is not None and not (isinstance(value, int | float) and 0 <= value <= 1):
+            return None
+    frames, made_at = saved.get("frames", 0), saved.get("made_at")
+    if not isinstance(frames, int) or frames < 0 or not isinstance(made_at, int | float):
+        return None
+    return {key: saved.get(key) for key in (*fractions, "frames", "made_at", "version")}

@@ -34,6 +34,16 @@ def run_main(*args, env=None) -> subprocess.CompletedProcess:
     )
 
 
+def wait_until(condition, timeout: float, every: float = 0.05) -> bool:
+    """Poll ``condition`` until it holds (True) or ``timeout`` seconds pass (False)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(every)
+    return False
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

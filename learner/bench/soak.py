@@ -64,7 +64,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _trainer_pids(server_pid: int) -> list[int]:
+def trainer_pids(server_pid: int) -> list[int]:
     """Children of the server running multiprocessing's spawn entry point (the trainer)."""
     pids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -77,7 +77,7 @@ def _trainer_pids(server_pid: int) -> list[int]:
     return pids
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
@@ -187,7 +187,7 @@ async def _watch_session(
                 figures.reasons.append(f"learning not back {RECOVERY_LIMIT:.0f} s after a kill")
                 pending_kill = None
             if now >= next_kill and pending_kill is None and now - start < seconds - 20:
-                pids = _trainer_pids(server.process.pid)
+                pids = trainer_pids(server.process.pid)
                 if pids:
                     os.kill(pids[0], signal.SIGKILL)
                     figures.trainer_kills += 1
@@ -257,10 +257,10 @@ def soak(minutes: float, persona: str, seed: int, kill_every: float, data_dir: P
             flush=True,
         )
         figures = asyncio.run(_watch_session(server, seconds, kill_server, rng, kill_every))
-        trainers = _trainer_pids(server.process.pid)
+        trainers = trainer_pids(server.process.pid)
         server.stop(signal.SIGKILL if kill_server else signal.SIGINT)
         time.sleep(2.0)
-        figures.orphans = sum(_alive(pid) for pid in trainers)
+        figures.orphans = sum(process_alive(pid) for pid in trainers)
         if figures.orphans:
             figures.reasons.append(f"{figures.orphans} trainer(s) outlived the game")
         failed_verifications += _check_recordings(data_dir, figures, known)

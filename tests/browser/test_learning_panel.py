@@ -130,7 +130,7 @@ def test_the_panel_says_when_the_trainer_died_and_when_it_is_back(server_factory
     import os
     import signal
 
-    from tests.learner.test_trainer_process import _trainer_pids
+    from learner.bench.soak import trainer_pids
 
     server = server_factory("--player", "fay", "--persona", "chaser")
     page = browser.new_page(viewport={"width": 1280, "height": 800})
@@ -140,7 +140,7 @@ def test_the_panel_says_when_the_trainer_died_and_when_it_is_back(server_factory
         "window.mirrorPong.learning.state === 'live'",
         timeout=60000,
     )
-    (trainer,) = _trainer_pids(server.process.pid)
+    (trainer,) = trainer_pids(server.process.pid)
     os.kill(trainer, signal.SIGKILL)
     page.wait_for_function(
         "/stopped and is coming back/.test(document.querySelector('#trainer-health').textContent)",

@@ -103,3 +103,22 @@ def test_real_clock_keeps_60_hz():
     asyncio.run(session.run(clock, ticks=30))
     elapsed = clock.now() - start
     assert session.state.tick == 30 and 0.45 < elapsed < 1.5
+
+
+def test_a_failing_listener_never_stops_the_game(caplog):
+    """A learner or publisher that raises is logged once with its traceback; ticks go on."""
+    from game.opponent import ScriptedOpponent
+    from game.session import Session, SimClock
+
+    class BrokenSink:
+        def on_tick(self, *args):
+            raise KeyError(7)
+
+    session = Session(ScriptedOpponent(), seed=4)
+    session.frame_sinks.append(BrokenSink())
+    session.subscribers.append(lambda session, events: 1 / 0)
+    asyncio.run(session.run(SimClock(), ticks=120))
+    assert session.state.tick == 120 and session.ticks_run == 120
+    assert session.listener_errors == 240
+    failures = [r for r in caplog.records if "failed during a tick" in r.getMessage()]
+    assert len(failures) == 2 and all(r.exc_info for r in failures)

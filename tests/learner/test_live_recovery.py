@@ -18,6 +18,7 @@ from learner import live
 from learner.live import LiveLearner
 from learner.mirror import MirrorFiles, make_mirror
 from learner.trainer import TrainerConfig
+from tests.conftest import wait_until
 
 
 def _learner(folder):
@@ -26,13 +27,8 @@ def _learner(folder):
     return opponent, gate, learner
 
 
-def _wait(condition, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
+def _restarted_once(learner):
+    return learner.restarts == 1 and learner.hud_stats()["trainer_alive"]
 
 
 def _play(session, seconds):
@@ -52,7 +48,7 @@ def test_trainer_death_keeps_the_model_and_restarts_primed(tmp_path):
     try:
         for _ in range(60):
             _play(session, 2)
-            if _wait(lambda: opponent.model is not None or gate.stats.accepted, 1):
+            if wait_until(lambda: opponent.model is not None or gate.stats.accepted, 1):
                 break
         _play(session, 0.1)  # a tick to swap the model in
         assert opponent.model_version >= 1
@@ -62,9 +58,11 @@ def test_trainer_death_keeps_the_model_and_restarts_primed(tmp_path):
         os.kill(first_pid, signal.SIGKILL)
         _play(session, 1)  # the game goes on meanwhile
         assert opponent.model_version == version and opponent.label == "mirror"
-        assert _wait(lambda: learner.hud_stats()["state"] == "restarting", 5)
+        assert wait_until(lambda: learner.hud_stats()["state"] == "restarting", 5)
         assert "exit code -9" in learner.hud_stats()["state_reason"]
-        assert _wait(lambda: learner.restarts == 1 and learner.hud_stats()["trainer_alive"], 15)
+        assert wait_until(
+            lambda: learner.restarts == 1 and learner.hud_stats()["trainer_alive"], 15
+        )
         assert learner.trainer_pid != first_pid
         restarted_at = time.time()
 
@@ -73,7 +71,7 @@ def test_trainer_death_keeps_the_model_and_restarts_primed(tmp_path):
             return stats is not None and stats.made_at > restarted_at and stats.frames_seen > 0
 
         # Without any more play, the new trainer already holds the frames its predecessor had.
-        assert _wait(restarted_trainer_reported, 60)
+        assert wait_until(restarted_trainer_reported, 60)
         # All of it (the last quarter second may still sit in the game's buffer).
         assert learner.latest.frames_seen >= played - live.FRAMES_PER_BATCH
         assert learner.hud_stats()["state"] == "live"
@@ -99,9 +97,11 @@ def test_a_trainer_that_keeps_dying_is_reported_stopped(tmp_path, monkeypatch):
     learner.start()
     try:
         os.kill(learner.trainer_pid, signal.SIGKILL)
-        assert _wait(lambda: learner.restarts == 1 and learner.hud_stats()["trainer_alive"], 15)
+        assert wait_until(
+            lambda: learner.restarts == 1 and learner.hud_stats()["trainer_alive"], 15
+        )
         os.kill(learner.trainer_pid, signal.SIGKILL)
-        assert _wait(lambda: learner.hud_stats()["state"] == "stopped", 10)
+        assert wait_until(lambda: learner.hud_stats()["state"] == "stopped", 10)
         hud = learner.hud_stats()
         assert "stopped 2 times" in hud["state_reason"] and "keeps playing" in hud["state_reason"]
         time.sleep(1.5)
@@ -116,12 +116,12 @@ def test_figures_carry_their_age_and_a_silent_trainer_reads_quiet(tmp_path):
     opponent, gate, learner = _learner(tmp_path)
     learner.start()
     try:
-        assert _wait(lambda: learner.latest is not None, 60)
+        assert wait_until(lambda: learner.latest is not None, 60)
         hud = learner.hud_stats()
         assert hud["state"] == "live" and hud["stats_age"] < 5
         os.kill(learner.trainer_pid, signal.SIGSTOP)  # alive but silent
         try:
-            assert _wait(lambda: learner.hud_stats()["state"] == "quiet", live.QUIET_AFTER + 5)
+            assert wait_until(lambda: learner.hud_stats()["state"] == "quiet", live.QUIET_AFTER + 5)
             assert learner.hud_stats()["stats_age"] >= live.QUIET_AFTER
         finally:
             os.kill(learner.trainer_pid, signal.SIGCONT)
@@ -183,3 +183,24 @@ def test_a_hostile_settings_file_never_stops_the_game_from_starting(tmp_path, ca
     learner = LiveLearner(*make_mirror(), files)
     assert learner.learning is True and learner.config.architecture == "mlp"
     assert "ignoring" in caplog.text
+
+
+def test_after_a_restart_the_panel_shows_the_last_figures_marked_as_saved(tmp_path):
+    files = MirrorFiles(tmp_path)
+    opponent, gate, learner = _learner(tmp_path)
+    learner.latest = live.TrainerStats(
+        made_at=time.time() - 30, learning=True, architecture="mlp", frames=5400,
+        steps=900, frames_seen=6000, loss=0.5, agreement=0.83, approach_agreement=0.77,
+        untrained_agreement=0.3, heldout_frames=900, play_minutes=1.6, steps_per_second=10,
+        samples_per_second=2560, frames_per_second=60, trainer_version=4,
+        effective_sample_size=100.0, phase_split={}, weights={},
+    )  # fmt: skip
+    learner.save_settings(wait=True)
+    again = LiveLearner(*make_mirror(), files)
+    hud = again.hud_stats()
+    assert hud["figures_from"] == "saved" and hud["agreement"] == 0.83
+    assert hud["approach_agreement"] == 0.77 and hud["frames"] == 5400
+    assert 29 <= hud["stats_age"] < 60
+    # Figures that are not what they claim to be are not shown.
+    files.settings.write_text('{"last_figures": {"agreement": 7, "frames": 1, "made_at": 0}}')
+    assert LiveLearner(*make_mirror(), files).hud_stats()["figures_from"] is None

@@ -5,11 +5,11 @@ controls in order."""
 import queue
 import signal
 import time
-from pathlib import Path
 
 import pytest
 
 from game.engine import DEFAULT_PARAMS, new_match
+from learner.bench.soak import process_alive, trainer_pids
 from learner.config import TrainerConfig
 from learner.sampler import RelevanceWeights
 from learner.trainer_process import (
@@ -22,55 +22,26 @@ from learner.trainer_process import (
     TrainerLoop,
     TrainerSetup,
 )
-
-
-def _trainer_pids(server_pid: int) -> list[int]:
-    """Child processes of the server that run multiprocessing's spawn entry point."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(fields[1]) == server_pid and b"spawn_main" in cmdline:
-            pids.append(int(stat.parent.name))
-    return pids
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _wait(condition, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
+from tests.conftest import wait_until
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGHUP])
 def test_a_hard_stopped_game_takes_its_trainer_with_it(server_factory, sig):
     server = server_factory("--player", "dora", "--persona", "chaser")
-    assert _wait(lambda: _trainer_pids(server.process.pid), 30), server.log()
-    (trainer,) = _trainer_pids(server.process.pid)
+    assert wait_until(lambda: trainer_pids(server.process.pid), 30), server.log()
+    (trainer,) = trainer_pids(server.process.pid)
     server.stop(sig)
-    assert _wait(lambda: not _alive(trainer), 2.0), f"trainer {trainer} outlived the game"
+    gone = wait_until(lambda: not process_alive(trainer), 2.0)
+    assert gone, f"trainer {trainer} outlived the game"
 
 
 def test_ctrl_c_stops_game_and_trainer_without_a_traceback(server_factory):
     server = server_factory("--player", "erin", "--persona", "chaser")
-    assert _wait(lambda: _trainer_pids(server.process.pid), 30), server.log()
-    (trainer,) = _trainer_pids(server.process.pid)
+    assert wait_until(lambda: trainer_pids(server.process.pid), 30), server.log()
+    (trainer,) = trainer_pids(server.process.pid)
     time.sleep(3)  # the trainer is up and learning
     assert server.stop(signal.SIGINT) == 0
-    assert not _alive(trainer)
+    assert not process_alive(trainer)
     assert "Traceback" not in server.log(), server.log()[-3000:]
     assert (server.data_dir / "players" / "erin" / "mirror" / "checkpoint.pt").exists()
 
