@@ -57,6 +57,7 @@ class LearningStats(TypedDict, total=False):
     last_rejection: str | None
     trainer_restarts: int
     trainer_alive: bool
+    match_card: dict | None  # the last finished match, you vs your mirror (see StyleRecorder)
 
 
 class LearningPort(FrameSink, Protocol):

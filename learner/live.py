@@ -25,10 +25,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from game.engine import DEFAULT_PARAMS, Params
+from game.engine import DEFAULT_PARAMS, LEFT, RIGHT, Params
 from game.mirror_opponent import GateStats, MirrorOpponent, ModelGate
 from game.ports import LearningStats
 from learner.config import TrainerConfig
+from learner.metrics import StyleRecorder
 from learner.mirror import MirrorError, MirrorFiles, load_model
 from learner.sampler import RelevanceWeights
 from learner.trainer_process import (
@@ -146,6 +147,8 @@ class LiveLearner:
             log.warning("ignoring saved sampler weights (%s); using defaults", exc)
             self.weights = RelevanceWeights()
         self._saved_figures = _saved_figures(settings.get("last_figures"))
+        self._styles = _match_styles(params)
+        self.match_card: dict | None = None  # the last finished match, you vs your mirror
         self.learning = settings.get("learning", True)
         if not isinstance(self.learning, bool):  # "false" once meant learning on, silently
             log.warning(
@@ -247,6 +250,7 @@ class LiveLearner:
     # -- frame sink (called by the session loop every tick; must not block) -----------------
 
     def on_tick(self, before, left_cmd, right_cmd, after, events) -> None:
+        self._note_style(before, left_cmd, right_cmd, after, events)
         if not self.learning:
             return
         self._buffer.append((tuple(before), left_cmd, [(e.kind, e.side) for e in events]))
@@ -255,6 +259,22 @@ class LiveLearner:
             self._recent.append(batch)  # what a restarted trainer is primed with
             if self.state == "live":
                 self._frames_q.put(batch)  # a feeder thread pickles and sends it
+
+    def _note_style(self, before, left_cmd, right_cmd, after, events) -> None:
+        """You and your mirror, this match: the figures of the card shown when it ends."""
+        if before.tick == 0:
+            self._styles = _match_styles(self.params)
+        for recorder in self._styles:
+            recorder.on_tick(before, left_cmd, right_cmd, after, events)
+        if after.winner:
+            you, mirror = self._styles
+            self.match_card = {
+                "id": (self.match_card or {}).get("id", 0) + 1,
+                "opponent": self.opponent.label,
+                "you": you.card(),
+                "mirror": mirror.card(),
+            }
+            self._styles = _match_styles(self.params)
 
     # -- controls (called from the server's message handlers) ------------------------------
 
@@ -365,6 +385,7 @@ class LiveLearner:
             "last_rejection": gate.last_rejection,
             "trainer_restarts": self.restarts,
             "trainer_alive": bool(self._process and self._process.is_alive()),
+            "match_card": self.match_card,
         }
 
     hud = hud_stats
@@ -522,3 +543,11 @@ def _saved_figures(saved: object) -> dict | None:
     if not isinstance(frames, int) or frames < 0 or not isinstance(made_at, int | float):
         return None
     return {key: saved.get(key) for key in (*fractions, "frames", "made_at", "version")}
+
+
+def _match_styles(params: Params) -> tuple[StyleRecorder, StyleRecorder]:
+    """The player's (left) and the mirror's (right) style recorders for one match."""
+    return (
+        StyleRecorder(side=LEFT, court_height=params.court_height),
+        StyleRecorder(side=RIGHT, court_height=params.court_height),
+    )

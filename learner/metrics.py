@@ -118,36 +118,48 @@ def agreement_on(model: Model, heldout: HeldOut) -> tuple[float, float]:
 
 @dataclass
 class StyleRecorder:
-    """Frame sink gathering the left side's style figures."""
+    """Frame sink gathering one side's style figures (the left side, the player's, unless
+    told otherwise): the benches compare a persona's with its clone's, the learning panel's
+    match card the player's with their mirror's."""
 
+    side: str = LEFT
+    court_height: float = DEFAULT_PARAMS.court_height
     hits: int = 0
     misses: int = 0
-    offsets: list[float] = field(default_factory=list)
+    offsets: list[float] = field(default_factory=list)  # |where the ball met the paddle|
+    signed_offsets: list[float] = field(default_factory=list)  # -1 top edge .. +1 bottom edge
     speeds: list[float] = field(default_factory=list)
     rally_hits: list[int] = field(default_factory=list)
     delays: list[float] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)  # paddle height (0..1) while the ball goes
     _approach_start: int | None = None
     _start_command: float = 0.0
 
     def on_tick(self, before, left_cmd, right_cmd, after, events) -> None:
-        approaching = before.ball_vx < 0.0
+        left = self.side == LEFT
+        command = left_cmd if left else right_cmd
+        approaching = before.ball_vx < 0.0 if left else before.ball_vx > 0.0
         if before.serve_ticks == 0:
-            self.speeds.append(abs(left_cmd))
+            self.speeds.append(abs(command))
+            if not approaching:
+                paddle_y = before.left_y if left else before.right_y
+                self.waits.append(paddle_y / self.court_height)
         if approaching and self._approach_start is None:
-            self._approach_start, self._start_command = before.tick, left_cmd
+            self._approach_start, self._start_command = before.tick, command
         elif not approaching:
             self._approach_start = None
-        reacting = abs(left_cmd - self._start_command) >= REACTION_THRESHOLD
+        reacting = abs(command - self._start_command) >= REACTION_THRESHOLD
         if self._approach_start is not None and self._approach_start >= 0 and reacting:
             self.delays.append((before.tick - self._approach_start) / 60.0)
             self._approach_start = -1  # reacted; wait for the next approach
         for event in events:
-            if event.kind == "hit" and event.side == LEFT:
+            if event.kind == "hit" and event.side == self.side:
                 self.hits += 1
                 self.offsets.append(abs(event.value))
+                self.signed_offsets.append(event.value)
             elif event.kind == "miss":
                 self.rally_hits.append(before.rally_hits)
-                if event.side == LEFT:
+                if event.side == self.side:
                     self.misses += 1
 
     def figures(self) -> dict[str, float]:
@@ -161,6 +173,21 @@ class StyleRecorder:
             "mean_abs_hit_offset": mean(self.offsets),
             "mean_abs_paddle_speed": mean(self.speeds),
             "mean_reaction_delay": mean(self.delays),
+        }
+
+    def card(self) -> dict:
+        """The figures a player recognises, for the panel's match card (None: not seen)."""
+
+        def mean(values):
+            return round(float(np.mean(values)), 3) if len(values) else None
+
+        arrivals = self.hits + self.misses
+        return {
+            "reaction_s": mean(self.delays),
+            "meet_offset": mean(self.offsets),
+            "miss_rate": round(self.misses / arrivals, 3) if arrivals else None,
+            "wait_y": mean(self.waits),
+            "meets": [round(v, 3) for v in self.signed_offsets[-200:]],
         }
 
 

@@ -69,3 +69,29 @@ def test_mirror_learns_live_and_swaps_in(server_factory):
     versions = {record.model_version for record in recording.records}
     assert 0 in versions and max(versions) >= 2  # the recording notes which model drove
     assert verify(recording) is None
+
+
+def test_each_finished_match_leaves_a_card_of_you_and_your_mirror():
+    """The card's figures come from the same style code the benches use, one side each."""
+    from game.engine import Params
+    from game.personas import load_persona
+    from game.session import Session, SimClock
+    from learner.live import LiveLearner
+    from learner.mirror import make_mirror
+
+    params = Params(points_to_win=2)
+    opponent, gate = make_mirror(params)
+    learner = LiveLearner(opponent, gate, None, params=params)  # not started: no trainer
+    session = Session(opponent, params=params, seed=5, left_driver=load_persona("predictor"))
+    session.frame_sinks.append(learner)
+    assert learner.hud_stats()["match_card"] is None
+    while not session.state.winner:
+        asyncio.run(session.run(SimClock(), ticks=600))
+    card = learner.hud_stats()["match_card"]
+    assert card["id"] == 1 and card["opponent"] == "scripted"
+    you, mirror = card["you"], card["mirror"]
+    assert 0 <= you["miss_rate"] <= 1 and 0 <= mirror["miss_rate"] <= 1
+    assert you["miss_rate"] != mirror["miss_rate"] or you["meets"] != mirror["meets"]
+    assert 0 < you["wait_y"] < 1 and all(-1 <= m <= 1 for m in you["meets"] + mirror["meets"])
+    assert you["reaction_s"] is not None and you["reaction_s"] >= 0
+    json.dumps(card)  # it travels in a frame
