@@ -42,9 +42,15 @@ def _user_errors() -> tuple[type[Exception], ...]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    verbose = getattr(args, "verbose", False)
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:  # a quiet terminal: no line per request, no routine chatter
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+        for chatty in ("asyncio", "PIL", "matplotlib"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         return args.func(args)
     except Exception as exc:
@@ -122,6 +128,11 @@ def _server_options(parser: argparse.ArgumentParser, host: str, port: str, defau
     parser.add_argument("--host", default="127.0.0.1", help=f"{host} (default: %(default)s)")
     parser.add_argument("--port", type=int, default=default, help=f"{port} (default: %(default)s)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="log every request and every turned-down model (default: a quiet terminal)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,7 +161,18 @@ def add_play_parser(sub) -> None:
     )
     _server_options(play_, "address to serve on", "port to serve on", 8000)
     play_.add_argument("--desktop", action="store_true", help="play in a pygame window instead")
-    play_.add_argument("--seed", type=int, default=None, help="seed of the first match")
+    play_.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the first match (a new match: nothing is resumed)",
+    )
+    play_.add_argument(
+        "--new-match",
+        action="store_true",
+        help="start a new match even if the last one was cut off unfinished (by default "
+        "play resumes it from its last recorded state)",
+    )
     play_.add_argument(
         "--points", type=int, default=11, help="points needed to win a match (default: %(default)s)"
     )
@@ -209,7 +231,10 @@ def add_replay_parser(sub) -> None:
         "replay",
         help="watch, verify or re-run a recording",
         description="Without --verify or --json: open the replay viewer in the browser "
-        "(on FILE, or on the list of the player's recordings). --verify re-simulates FILE "
+        "(on FILE, or on the list of the player's recordings). A running game serves the "
+        "same viewer at /replay on its own address (its page links there and back); this "
+        "command serves the viewer alone, for when no game runs: its Play link leads to a "
+        "page saying how to start one. --verify re-simulates FILE "
         "headless and exits 0 only if every recorded state is reproduced exactly. --model "
         "with --json (or --verify) re-runs FILE with the player's side driven by that model "
         "and reports how its play differs from the player's.",
@@ -237,11 +262,21 @@ def add_train_parser(sub) -> None:
     train = sub.add_parser(
         "train",
         help="train a mirror offline from recordings",
-        description="Train a mirror from recorded matches and write it as ONNX (with the "
-        "standard metadata) that play, replay and the benchmarks load. Ctrl-C stops early "
-        "and keeps the best model so far.",
+        description="Train a mirror from recorded matches (the player's own, unless --from "
+        "names others) and write it as ONNX (with the standard metadata) that play, replay "
+        "and the benchmarks load. Ctrl-C stops early and keeps the best model so far.",
     )
-    _sources(train, "recordings (.mpr files or folders holding them)")
+    train.add_argument(
+        "--from",
+        dest="sources",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="PATH",
+        help="recordings (.mpr files or folders holding them) "
+        "(default: the recordings of --player's profile)",
+    )
+    _profile_options(train)
     _model(train)
     train.add_argument(
         "--sampler-config",
@@ -267,17 +302,30 @@ def add_tune_parser(sub) -> None:
     tune = sub.add_parser(
         "tune",
         help="search the sampling weights with Optuna",
-        description="Search the sampler's relevance weights: each trial trains a fresh mirror "
-        "on some recordings and is scored by agreement while the ball approaches on others. "
+        description="Search the sampler's relevance weights on the player's recordings (or "
+        "--from's). The play is split by time, so one long session is enough: each trial "
+        "trains a fresh mirror on the older rallies and is scored by agreement while the ball "
+        "approaches in the newest quarter of them (at least 10 s), which no trial trains on. "
         "Several machines can join one study with --storage postgresql://... and the same "
-        "--study name (needs: pip install 'psycopg[binary]').",
+        "--study name (needs: pip install -r requirements-extras.txt).",
     )
-    _sources(tune, "recordings (.mpr files or folders); at least two")
+    tune.add_argument(
+        "--from",
+        dest="sources",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="PATH",
+        help="recordings (.mpr files or folders holding them) "
+        "(default: the recordings of --player's profile)",
+    )
     tune.add_argument("--trials", type=int, default=20, help="trials to run (default: 20)")
     tune.add_argument(
         "--storage",
         default=None,
-        help="Optuna storage URL (default: an SQLite file under the data dir)",
+        metavar="URL",
+        help="Optuna storage URL, e.g. postgresql://USER:PASS@HOST/DB to share a study "
+        "between machines (default: an SQLite file under the data dir, tuning/studies.db)",
     )
     tune.add_argument("--study", default="mirror-pong", help="study name (default: %(default)s)")
     tune.add_argument(
@@ -297,9 +345,7 @@ def add_tune_parser(sub) -> None:
         default=Path("tuning-report"),
         help="folder for the PNG report (default: %(default)s)",
     )
-    tune.add_argument(
-        "--data-dir", type=Path, default=None, help="data folder for the default study file"
-    )
+    _profile_options(tune)  # the data dir also holds the default study file
     tune.set_defaults(func=_lazy("learner.tools.tune"))
 
 
@@ -387,6 +433,11 @@ def play(args: argparse.Namespace) -> int:
         header = make_header(params, seed, args.player, opponent_label)
         return RecordingWriter(profile.new_recording_path(seed), header)
 
+    resume = None  # a match cut off by a killed server goes on where its recording ends
+    if not (args.no_record or args.new_match or args.seed is not None):
+        from game.recording import unfinished_match
+
+        resume = unfinished_match(profile.list_recordings(), params)
     session = Session(
         opponent,
         params=params,
@@ -394,9 +445,16 @@ def play(args: argparse.Namespace) -> int:
         recorder_factory=None if args.no_record else recorder_factory,
         player=args.player,
         left_driver=left_driver,
+        resume=resume,
     )
     if not args.no_record:
         print(f"Recording matches to {profile.recordings}")
+    if resume is not None:
+        state = resume.last.state
+        print(
+            f"Resuming the unfinished match of {resume.path.name} at "
+            f"{state.score_left}-{state.score_right} (--new-match starts a new one)"
+        )
     if learner is not None:
         from game.ports import plug_learning
 
@@ -411,8 +469,10 @@ def play(args: argparse.Namespace) -> int:
 
             return run_desktop(session)
         from game.server import ServerConfig, create_app
+        from learner.tools.replay_command import add_replay_site
 
         app = create_app(ServerConfig(host=args.host, port=args.port), session, learning=learner)
+        add_replay_site(app, profile)  # one site: the game at /, its replays at /replay
         return serve(
             app, args.host, args.port, "/", "Mirror Pong is running at", not args.no_browser
         )

@@ -12,9 +12,11 @@ pointer's height, Space pauses (or starts a new match once one is over), Escape 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
-import pygame
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner in the terminal
+import pygame  # noqa: E402
 
 from game import render
 from game.session import RealClock, Session

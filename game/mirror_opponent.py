@@ -99,6 +99,10 @@ class CandidateRejected(Exception):
     """A model that must not play; the message says why."""
 
 
+class NotBetter(CandidateRejected):
+    """A sound candidate that is not more like the player than the model playing now."""
+
+
 def read_model_file(path: str | os.PathLike) -> bytes:
     """The bytes of a model file from anywhere (a shared mirror, the profile's own), read
     only if it is a regular file of at most ``MAX_MODEL_BYTES``; CandidateRejected (one
@@ -640,12 +644,12 @@ class ModelGate:
                             current.session, heldout_obs, heldout_commands
                         )
                         if candidate_agreement < current_agreement:
-                            raise CandidateRejected(
+                            raise NotBetter(
                                 f"worse than the current model on held-out frames "
                                 f"({candidate_agreement:.3f} < {current_agreement:.3f})"
                             )
             except CandidateRejected as exc:
-                self._reject(version, str(exc))
+                self._reject(version, str(exc), routine=isinstance(exc, NotBetter))
                 return None
             model = Model(session, version, metadata, onnx_bytes, candidate_agreement)
             self.stats.accepted += 1
@@ -654,12 +658,19 @@ class ModelGate:
                 self._save(onnx_bytes)
             return model
 
-    def _reject(self, version: int, reason: str) -> None:
+    def _reject(self, version: int, reason: str, routine: bool = False) -> None:
         self.stats.rejected += 1
         self.stats.last_rejection = reason
         key = reason.split("(")[0].strip()
         self.stats.reasons[key] = self.stats.reasons.get(key, 0) + 1
-        log.warning("rejected mirror model v%d: %s; keeping the current one", version, reason)
+        # A candidate that is merely not better is routine (the terminal stays quiet unless
+        # --verbose); one that fails a check deserves a warning.
+        log.log(
+            logging.DEBUG if routine else logging.WARNING,
+            "rejected mirror model v%d: %s; keeping the current one",
+            version,
+            reason,
+        )
 
     def _save(self, onnx_bytes: bytes) -> None:
         try:

@@ -10,9 +10,11 @@ with an optional text strip under it for the HUD.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-import pygame
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner in the terminal
+import pygame  # noqa: E402
 
 from game.engine import Params, State
 

@@ -187,3 +187,18 @@ def test_run_desktop_plays_the_session_headless():
     assert session.state.tick == seen["ticks"]
     assert session.state.left_y < start_y - 0.2  # Up was held: the paddle climbed
     assert not pygame.display.get_init()  # the window was closed
+
+
+def test_importing_the_renderer_prints_no_banner():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import game.desktop, game.render"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0 and result.stdout == "", result.stdout

@@ -35,12 +35,17 @@ def test_a_hard_stopped_game_takes_its_trainer_with_it(server_factory, sig):
     assert gone, f"trainer {trainer} outlived the game"
 
 
-def test_ctrl_c_stops_game_and_trainer_without_a_traceback(server_factory):
+def test_ctrl_c_stops_game_and_trainer_quietly(server_factory):
     server = server_factory("--player", "erin", "--persona", "chaser")
     assert wait_until(lambda: trainer_pids(server.process.pid), 30), server.log()
     (trainer,) = trainer_pids(server.process.pid)
     time.sleep(3)  # the trainer is up and learning
+    import urllib.request
+
+    with urllib.request.urlopen(server.url) as page:  # a request: no access-log line for it
+        assert page.status == 200
     assert server.stop(signal.SIGINT) == 0
+    assert '"GET / HTTP' not in server.log() and "pygame" not in server.log()
     assert not process_alive(trainer)
     assert "Traceback" not in server.log(), server.log()[-3000:]
     assert (server.data_dir / "players" / "erin" / "mirror" / "checkpoint.pt").exists()
