@@ -19,6 +19,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner in the ter
 import pygame  # noqa: E402
 
 from game import render
+from game.ports import LearningPort
 from game.session import RealClock, Session
 
 FRAME_SECONDS = 1.0 / 60.0
@@ -62,8 +63,11 @@ class KeyInput:
 class DesktopUI:
     """Turns pygame events into session input and draws the session's latest state."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, learning: LearningPort | None = None) -> None:
         self.session = session
+        self.learning = learning  # the learner plugged into the session, if any
+        self._likeness = ""
+        self._likeness_at = -1.0
         self.keys = KeyInput()
         self.dragging = False
         self.running = True
@@ -72,10 +76,19 @@ class DesktopUI:
         opponent = self.session.opponent
         return {
             "opponent": render.opponent_line(opponent.label, opponent.model_version),
+            "likeness": self._learning_line(),
             "hint": HINT,
             "paused": self.session.paused,
             "error": self.session.recording_error,
         }
+
+    def _learning_line(self) -> str:
+        """The learner's headline, refreshed twice a second as the browser's panel is."""
+        now = time.monotonic()
+        if self.learning is not None and now - self._likeness_at >= 0.5:
+            self._likeness_at = now
+            self._likeness = render.likeness_line(self.learning.hud_stats())
+        return self._likeness
 
     def _court(self) -> pygame.Rect:
         surface = pygame.display.get_surface()
@@ -163,14 +176,15 @@ async def _play(session: Session, ui: DesktopUI) -> None:
             raise task.exception()
 
 
-def run_desktop(session: Session) -> int:
-    """Play ``session`` in a pygame window until the player quits; returns the exit status."""
+def run_desktop(session: Session, learning: LearningPort | None = None) -> int:
+    """Play ``session`` in a pygame window until the player quits; returns the exit status.
+    ``learning``, when plugged in, adds how much like the player the mirror is."""
     try:
         # Only the display: initialising audio too would stall or warn on machines without it.
         pygame.display.init()
         pygame.display.set_caption("Mirror Pong")
         pygame.display.set_mode(WINDOW_SIZE, pygame.RESIZABLE)
-        asyncio.run(_play(session, DesktopUI(session)))
+        asyncio.run(_play(session, DesktopUI(session, learning)))
     except KeyboardInterrupt:
         return 130
     finally:

@@ -55,6 +55,22 @@ def opponent_line(label: str, model_version: int) -> str:
     return f"Opponent: {label} v{model_version}"
 
 
+def likeness_line(stats: dict | None) -> str:
+    """The learning panel's headline in the browser's words: how much the mirror playing now
+    is like the player, or what the learner is doing when that is the news."""
+    if not stats:
+        return ""
+    state = stats.get("state")
+    if state == "stopped":
+        return "Learning has stopped (your mirror keeps playing)"
+    if state == "restarting":
+        return "The learner stopped and is coming back"
+    agreement = stats.get("playing_agreement")
+    if agreement is None or not stats.get("version"):
+        return "Your mirror is learning your moves"
+    return f"How much like you: {agreement:.0%}"
+
+
 def _font(pixels: int) -> pygame.font.Font | None:
     """A font of roughly this pixel height, or None where pygame has no usable font."""
     pixels = max(8, int(pixels))
@@ -99,7 +115,8 @@ def draw_state(
     """Draw the match onto ``surface``; returns the court's rectangle on it.
 
     ``hud`` (optional) adds the text strip under the court and the overlays. Keys, all
-    optional: ``opponent`` (str), ``hint`` (str), ``error`` (str or None, shown in red),
+    optional: ``opponent`` (str), ``likeness`` (str, the learning headline), ``hint`` (str),
+    ``error`` (str or None, shown in red),
     ``paused`` (bool). The match-over overlay depends only on ``state.winner``.
     """
     surface.fill(BACKGROUND)
@@ -165,7 +182,8 @@ def _draw_hud(surface: pygame.Surface, rect: pygame.Rect, hud: dict) -> None:
     band_h, pixels = _hud_metrics(rect)
     row = rect.bottom + band_h // 4
     margin = rect.width // 60
-    _text(surface, hud.get("opponent", ""), pixels, TEXT, topleft=(rect.left + margin, row))
+    who = "    ".join(part for part in (hud.get("opponent", ""), hud.get("likeness", "")) if part)
+    _text(surface, who, pixels, TEXT, topleft=(rect.left + margin, row))
     _text(surface, hud.get("hint", ""), pixels, DIM_TEXT, topright=(rect.right - margin, row))
 
 

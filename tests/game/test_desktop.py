@@ -202,3 +202,23 @@ def test_importing_the_renderer_prints_no_banner():
         cwd=ROOT,
     )
     assert result.returncode == 0 and result.stdout == "", result.stdout
+
+
+def test_the_window_says_how_much_like_you_the_mirror_is(display):
+    """The desktop window shows what the browser's panel leads with, in the same words."""
+
+    class Learner:
+        stats = {"state": "live", "version": 3, "playing_agreement": 0.834}
+
+        def hud_stats(self):
+            return self.stats
+
+    learner = Learner()
+    ui = DesktopUI(Session(ScriptedOpponent(), seed=1), learner)
+    assert ui.hud()["likeness"] == "How much like you: 83%"
+    learner.stats = {"state": "stopped", "version": 3, "playing_agreement": 0.834}
+    ui._likeness_at = -1.0  # the window refreshes it twice a second
+    assert "Learning has stopped" in ui.hud()["likeness"]
+    assert DesktopUI(Session(ScriptedOpponent(), seed=1)).hud()["likeness"] == ""
+    surface = render.render_state(mid_rally(), PARAMS, SIZE, ui.hud())
+    assert surface.get_size() == SIZE
