@@ -100,7 +100,7 @@ CONTROL_SCHEMAS: list[dict] = [
 @dataclass
 class SwapTiming:
     """When a candidate was made, reached the game, passed the gate: filled by the
-    receiver thread only. The tick that first plays it is noted separately (``_swaps``), so
+    supervisor thread only. The tick that first plays it is noted separately (``_swaps``), so
     timing can never break the swap it measures."""
 
     produced_at: float  # time.time() at the end of the training step that made it

@@ -152,7 +152,7 @@ async def play_while_training(
             "n": len(swaps),
             "median": round(statistics.median(swaps) * 1000, 2) if swaps else None,
             "max": round(swaps[-1] * 1000, 2) if swaps else None,
-            # medians of: trainer -> receiver thread, the gate's checks, waiting for the tick
+            # medians of: trainer -> the learner's supervisor, the gate's checks, the tick
             "stages_median": [
                 round(statistics.median(s[i] for s in stages) * 1000, 2) for i in range(3)
             ]

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from game.opponent import ScriptedOpponent
 from game.server import ServerConfig, create_app
-from game.session import Session
+from game.session import Session, tune_process_for_real_time
 
 
 def lateness_summary(lateness_seconds: list[float]) -> dict:
@@ -44,6 +44,7 @@ def machine_description() -> str:
 async def serve_with_client(app: web.Application, seconds: float):
     """Start ``app`` on a free loopback port and a WebSocket client process reading frames
     for ``seconds``. Returns the runner and the client process."""
+    tune_process_for_real_time()  # as play does: the benches measure what players get
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -68,7 +68,7 @@ def _live_section(runs: list[dict]) -> list[str]:
         "process) while the trainer process trains without pacing. Measured from the trainer's "
         "first report. Hot swap: from the end of the training step that produced a model to "
         "the first tick it drives (held-out evaluation, export, transfer, the gate's checks and "
-        "the wait for the next tick included). Swap stages: trainer to the game's receiver "
+        "the wait for the next tick included). Swap stages: trainer to the learner's supervisor "
         "thread (evaluation, export, transfer) / the gate's checks (which start only early in "
         "the gap after a tick, so their GIL-holding C++ steps never delay a tick) / waiting "
         "for the next tick.",
