@@ -1,11 +1,8 @@
 """End to end in real headless Chromium: the page plays, and the match is recorded exactly."""
 
-import subprocess
-import sys
-
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import run_main
 
 pytestmark = pytest.mark.browser
 
@@ -38,11 +35,6 @@ def test_hold_up_moves_the_paddle_and_the_recording_verifies(server_factory, bro
 
     recordings = list((server.data_dir / "players" / "alice" / "recordings").glob("*.mpr"))
     assert len(recordings) == 1
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "replay", str(recordings[0]), "--verify"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    result = run_main("replay", recordings[0], "--verify")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "reproduced exactly" in result.stdout

@@ -3,13 +3,11 @@
 import asyncio
 import json
 import signal
-import subprocess
-import sys
 
 from aiohttp import ClientSession
 
 from game.recording import read_recording
-from tests.conftest import ROOT
+from tests.conftest import run_main
 
 
 async def _play(url: str, seconds: float) -> int:
@@ -33,10 +31,5 @@ def test_kill_9_loses_at_most_a_second(server_factory):
     recording = read_recording(path)
     assert last_tick > 120
     assert len(recording.records) >= last_tick - 60  # at most one second lost
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "replay", str(path), "--verify"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    result = run_main("replay", path, "--verify")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -3,8 +3,6 @@
 import json
 import random
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -21,8 +19,7 @@ from game.recording import (
     read_recording,
 )
 from game.replay import verify
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import run_main
 
 
 def record_match(path: Path, seed: int = 5, ticks: int = 1200, params: Params | None = None):
@@ -42,12 +39,7 @@ def record_match(path: Path, seed: int = 5, ticks: int = 1200, params: Params | 
 
 
 def run_replay(*args):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "replay", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    return run_main("replay", *args)
 
 
 def test_round_trip_reproduces_every_state(tmp_path):
