@@ -16,6 +16,11 @@ with a ``RecordingError`` whose message is one line.
 Writing never blocks the session loop: ``RecordingWriter.append`` only queues; a writer
 thread packs, writes and flushes at least every ``flush_interval`` seconds (0.25 s by default),
 so a killed server loses at most that much play.
+
+A match cut off by a killed server is picked up again where its recording ends
+(``unfinished_match``): the writer cuts off a partial last record and appends the next ticks
+to the same file, so the recording stays one match from one seed and re-simulating it still
+reproduces every state (``replay FILE --verify``).
 """
 
 from __future__ import annotations
@@ -255,7 +260,16 @@ class RecordingWriter:
     its field (a model version beyond int32 is clamped, with one log line).
     """
 
-    def __init__(self, path: Path, header: dict, flush_interval: float = 0.25) -> None:
+    def __init__(
+        self,
+        path: Path,
+        header: dict | None,
+        flush_interval: float = 0.25,
+        append_at: int | None = None,
+    ) -> None:
+        """A new recording at ``path`` starting with ``header``; or, with ``append_at`` (the
+        offset where its whole records end, ``UnfinishedMatch.end``), the existing recording
+        at ``path`` continued: anything after that offset (a partial record) is cut off."""
         self.path = path
         self.flush_interval = flush_interval
         self.error: str | None = None
@@ -264,9 +278,14 @@ class RecordingWriter:
         self._wake = threading.Event()
         self._closing = False
         self._warned_version = False
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "xb")  # noqa: SIM115 (closed by the writer thread); "x": never overwrite
-        self._file.write(encode_header(header))
+        if append_at is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(path, "xb")  # noqa: SIM115 (closed by the writer thread); "x": never overwrite
+            self._file.write(encode_header(header))
+        else:
+            self._file = open(path, "r+b")  # noqa: SIM115 (closed by the writer thread)
+            self._file.truncate(append_at)
+            self._file.seek(append_at)
         self._file.flush()
         self._thread = threading.Thread(target=self._run, name=f"recorder-{path.name}", daemon=True)
         self._thread.start()
@@ -382,3 +401,43 @@ class RecordingFile:
                         f"corrupt recording: record {start + i} fails its checksum"
                     )
         return data
+
+
+# A recording shorter than this (half a second of play) is not worth resuming.
+RESUME_MIN_TICKS = 30
+
+
+@dataclass
+class UnfinishedMatch:
+    """A recorded match with no winner yet: where to pick it up again."""
+
+    path: Path
+    seed: int
+    last: Record  # the last whole record: the state play goes on from
+    end: int  # the file offset where its whole records end (the writer appends there)
+
+
+def unfinished_match(recordings: list[Path], params: Params) -> UnfinishedMatch | None:
+    """The match to resume: the newest (last written) of ``recordings``, if it has no winner,
+    at least ``RESUME_MIN_TICKS`` ticks, records for every tick since the serve, and was
+    played with ``params``; else None. A recording that cannot be read is never resumed
+    (logged), and play starts a new match."""
+    try:
+        newest = max(recordings, key=lambda path: path.stat().st_mtime_ns, default=None)
+    except OSError:  # a file vanished while we looked: nothing reliable to resume
+        return None
+    if newest is None:
+        return None
+    try:
+        recording = RecordingFile.open(newest)
+        recording.read_bytes(0, recording.count)  # every record's checksum, not just the last
+    except RecordingError as exc:
+        log.warning("not resuming %s: %s", newest.name, exc)
+        return None
+    if recording.count < RESUME_MIN_TICKS or recording.params != params:
+        return None
+    last = unpack_record(recording.read_bytes(recording.count - 1, 1), recording.count - 1)
+    if last.state.winner or last.tick != recording.count or last.state.tick != last.tick:
+        return None
+    end = recording.data_offset + recording.count * RECORD.size
+    return UnfinishedMatch(newest, int(recording.header["seed"]), last, end)

@@ -4,9 +4,12 @@ Names from the browser are never paths: they are looked up in a table built from
 profile's recordings folder (plus the file given on the command line), so nothing outside
 the data directory can be read; a symlink in the folder that points out of it is ignored.
 Every route checks the Host header (``game.server.guard_middleware``), so a DNS-rebinding
-page cannot read recordings. A recording that cannot be read is listed with its error; it
-never takes the list down with it. Ticks are served in slices read straight from the file (the
-records have a fixed size), so seeking in a 30-minute recording reads only what is shown.
+page cannot read recordings. The game's server adds these routes to its own app
+(``add_replay_routes``: one site, ``/`` the game and ``/replay`` the viewer); ``main.py
+replay`` serves them alone (``create_replay_app``). A recording that cannot be read is
+listed with its error; it never takes the list down with it. Ticks are served in slices
+read straight from the file (the records have a fixed size), so seeking in a 30-minute
+recording reads only what is shown.
 
 The overlays that need a model (the mirror's ghost, where it disagrees, relevance weights)
 come from an ``analyze`` function handed in by ``main.py`` (it lives in the learner).
@@ -242,6 +245,29 @@ def add_replay_routes(
     app.router.add_get("/api/models", models)
 
 
+NO_GAME_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="color-scheme" content="dark">
+  <title>Mirror Pong — no game here</title>
+  <link rel="icon" href="data:,">
+  <link rel="stylesheet" href="/static/common.css">
+</head>
+<body>
+  <main id="no-game" style="max-width: 40em; margin: 3em auto; padding: 0 1em">
+    <h1>No game runs on this server</h1>
+    <p>This is the replay viewer on its own (<code>python main.py replay</code>).
+    To play, start <code>python main.py play</code>: the game's page links to your replays,
+    served by the game at <code>/replay</code>.</p>
+    <p><a id="replays-link" href="/replay">Back to your recordings</a></p>
+  </main>
+</body>
+</html>
+"""
+
+
 def _dumps(data: dict) -> str:
     return json.dumps(data)
 
@@ -253,13 +279,15 @@ def create_replay_app(
     web_root: Path = WEB_ROOT,
     host: str = "127.0.0.1",
 ) -> web.Application:
-    """A server with no game: the viewer page, its API and the shared static files.
-    ``host`` is the address it serves on: the Host header every request must name."""
+    """A server with no game (``main.py replay``): the viewer page, its API and the shared
+    static files; its ``/`` (where the viewer's Play link leads) says how to start a game.
+    ``host`` is the address it serves on: the Host header every request must name.
+    (While a game runs, its own server serves the viewer too: ``add_replay_routes``.)"""
     app = web.Application(middlewares=[guard_middleware(host)])
     add_replay_routes(app, library, analyze, list_models, web_root)
 
-    async def index(request: web.Request) -> web.HTTPFound:
-        raise web.HTTPFound("/replay" + (f"?file={library.focus}" if library.focus else ""))
+    async def index(request: web.Request) -> web.Response:
+        return web.Response(text=NO_GAME_PAGE, content_type="text/html")
 
     app.router.add_get("/", index)
     app.router.add_static("/static/", web_root, show_index=False, follow_symlinks=False)

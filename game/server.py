@@ -133,6 +133,7 @@ def frame_message(
             "version": session.opponent.model_version,
         },
         "recording": session.recording_error,
+        "resumed": session.resumed_at is not None,  # this match went on after a restart
         "events": [event.kind for event in events],
     }
     if learning is not None:
@@ -155,6 +156,13 @@ def hello_message(session: Session) -> dict:
             "ball_radius": params.ball_radius,
         },
         "points_to_win": params.points_to_win,
+        # Where the match was picked up after a restart (None: it started here).
+        "resumed": None
+        if session.resumed_at is None
+        else {
+            "tick": session.resumed_at.tick,
+            "score": [session.resumed_at.score_left, session.resumed_at.score_right],
+        },
     }
 
 
@@ -268,7 +276,7 @@ def create_app(
         await ws.prepare(request)
         client = _Client(ws)
         await ws.send_str(json.dumps(hello_message(session)))
-        if not app[CLIENTS_KEY] and session.left_driver is None:
+        if not app[CLIENTS_KEY] and session.left_driver is None and not session.waiting_to_resume:
             session.set_paused(False)  # a player is back: the game was waiting for them
         app[CLIENTS_KEY].add(client)
         sender = asyncio.create_task(client.send_forever())

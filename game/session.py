@@ -25,7 +25,7 @@ from typing import Protocol
 from game.engine import LEFT, RIGHT, Event, Params, State, clamp_command, new_match, step, view
 from game.opponent import Opponent
 from game.ports import FrameSink
-from game.recording import Record, RecordingWriter
+from game.recording import Record, RecordingWriter, UnfinishedMatch
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,10 @@ class Session:
         player: str = "player",
         left_driver: Opponent | None = None,
         strict: bool = False,
+        resume: UnfinishedMatch | None = None,
     ) -> None:
+        """``resume``: go on with a match cut off by a killed server (see ``resume``) instead
+        of starting a new one from ``seed``."""
         self.params = params or Params()
         self.opponent = opponent
         self.left_driver = left_driver  # a persona playing the left side instead of a person
@@ -123,7 +126,11 @@ class Session:
         self.recorder: RecordingWriter | None = None
         self.seed = 0
         self.state: State
-        self.new_match(seed)
+        self.resumed_at: State | None = None  # where this match was resumed (None: fresh)
+        if resume is not None:
+            self.resume(resume)
+        else:
+            self.new_match(seed)
 
     # -- input, called by the server / desktop front end ------------------------------------
 
@@ -143,15 +150,18 @@ class Session:
         if self.state.winner == 0:
             self.paused = paused
 
+    @property
+    def waiting_to_resume(self) -> bool:
+        """A resumed match that has not played a tick since: it waits for the player's
+        Space (the server does not unpause it just because a tab connected)."""
+        return self.resumed_at is not None and self.state.tick == self.resumed_at.tick
+
     def new_match(self, seed: int | None = None) -> None:
         """Start a fresh match (and a fresh recording)."""
         self._close_recorder(wait=False)
-        self.seed = seed if seed is not None else random.SystemRandom().randrange(1 << 63)
+        self._start(seed if seed is not None else random.SystemRandom().randrange(1 << 63))
         self.state = new_match(self.seed, self.params)
-        self.paused = False
-        for driver in (self.opponent, self.left_driver):
-            if driver is not None and hasattr(driver, "reset"):
-                driver.reset(self.seed)
+        self.resumed_at = None
         if self.recorder_factory is not None:
             try:
                 self.recorder = self.recorder_factory(self.params, self.seed, self.opponent.label)
@@ -160,6 +170,36 @@ class Session:
                 self.recorder = None
                 self.recording_error = f"not recording: {exc.strerror or exc}"
                 log.error("%s", self.recording_error)
+
+    def resume(self, match: UnfinishedMatch) -> None:
+        """Go on with ``match`` from its last recorded state, appending to its recording (so
+        re-simulating the file from its seed still reproduces every state). Its engine RNG
+        travels in the state; the drivers are reset with its seed as at its start."""
+        self._close_recorder(wait=False)
+        self._start(match.seed)
+        self.state = self.resumed_at = match.last.state
+        if self.recorder_factory is not None:
+            try:
+                self.recorder = RecordingWriter(match.path, None, append_at=match.end)
+                self.recording_error = None
+            except OSError as exc:
+                self.recorder = None
+                self.recording_error = f"not recording: {exc.strerror or exc}"
+                log.error("%s", self.recording_error)
+        log.info(
+            "resumed the match in %s at tick %d, %d-%d",
+            match.path.name,
+            self.state.tick,
+            self.state.score_left,
+            self.state.score_right,
+        )
+
+    def _start(self, seed: int) -> None:
+        self.seed = seed
+        self.paused = False
+        for driver in (self.opponent, self.left_driver):
+            if driver is not None and hasattr(driver, "reset"):
+                driver.reset(self.seed)
 
     def stop(self) -> None:
         self._stopped = True

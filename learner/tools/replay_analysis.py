@@ -182,9 +182,24 @@ def viewer_models(profile: Profile, given: Path | None) -> dict[str, Path]:
 
 
 def viewer_app(library: ReplayLibrary, models: dict[str, Path], host: str = "127.0.0.1"):
-    """The replay viewer's web app: recordings from ``library``, analysed with ``models``,
-    served on ``host`` (the Host header its requests must name)."""
+    """The replay viewer's web app alone: recordings from ``library``, analysed with
+    ``models``, served on ``host`` (the Host header its requests must name)."""
     from game.replay_view import create_replay_app
+
+    return create_replay_app(library, *viewer_analysis(models), host=host)
+
+
+def add_viewer_routes(app, library: ReplayLibrary, models: dict[str, Path]) -> None:
+    """The replay viewer's routes on another app (the game's: one site for both); that
+    app's middlewares (the Host guard) cover them."""
+    from game.replay_view import add_replay_routes
+
+    add_replay_routes(app, library, *viewer_analysis(models))
+
+
+def viewer_analysis(models: dict[str, Path]):
+    """The viewer's two model functions: ``analyze_file(path, model_name)`` (the overlays)
+    and ``list_models()`` (what the model menu offers)."""
 
     def list_models() -> list[dict]:
         listed = []
@@ -215,4 +230,4 @@ def viewer_app(library: ReplayLibrary, models: dict[str, Path], host: str = "127
             result["model"]["name"] = name
         return result
 
-    return create_replay_app(library, analyze_file, list_models, host=host)
+    return analyze_file, list_models

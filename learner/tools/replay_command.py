@@ -2,7 +2,8 @@
 open the replay viewer.
 
 ``--verify`` needs only the game (no numpy, no onnxruntime); the comparison and the viewer
-load ``replay_analysis`` when they run.
+load ``replay_analysis`` when they run. ``play`` serves the viewer on the game's own site
+(``add_replay_site``); ``replay`` without --verify or --json serves it alone.
 """
 
 from __future__ import annotations
@@ -71,8 +72,18 @@ def _compare(recording: Recording, model: Path, out: Path | None) -> None:
         print(f"wrote {out}")
 
 
+def add_replay_site(app, profile) -> None:
+    """The replay viewer on the game's own app (``play``): ``/replay`` beside the game's
+    ``/``, over the player's recordings, with the player's mirror and the imported ones."""
+    from game.replay_view import ReplayLibrary
+    from learner.tools.replay_analysis import add_viewer_routes, viewer_models
+
+    add_viewer_routes(app, ReplayLibrary(profile.recordings), viewer_models(profile, None))
+
+
 def view(args: argparse.Namespace) -> int:
-    """The replay viewer on FILE (focused) and the player's recordings."""
+    """The replay viewer alone, on FILE (focused) and the player's recordings; its Play link
+    leads to a page saying how to start a game (``play`` serves the viewer too)."""
     from game.replay_view import ReplayLibrary
     from learner.tools.replay_analysis import viewer_app, viewer_models
 
