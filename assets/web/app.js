@@ -289,7 +289,7 @@ function opponentText(opponent) {
 }
 
 function updateHud(frame, previous) {
-  el.tick.textContent = `tick ${frame.tick}`;
+  el.tick.textContent = `tick ${frame.tick}${frame.resumed ? " · resumed after a restart" : ""}`;
   const oppText = opponentText(frame.opponent);
   if (el.opponent.textContent !== oppText) el.opponent.textContent = oppText;
   const scoreText = `You ${frame.score[0]} – ${frame.score[1]} Mirror`;
@@ -316,7 +316,9 @@ function updateOverlay() {
     kind = youWon ? "win" : "lose";
     sub = `${frame.score[0]} – ${frame.score[1]}\nPress Space or tap to play again`;
   } else if (frame && frame.paused) {
-    title = "Paused — press Space";
+    title = frame.resumed && frame.tick === (state.hello?.resumed?.tick ?? -1)
+      ? `Match resumed at ${frame.score[0]} – ${frame.score[1]} — press Space`
+      : "Paused — press Space";
     sub = "or tap the court to resume";
   }
   el.overlay.hidden = !title;
