@@ -74,6 +74,6 @@ def recordings_in(folder: Path) -> list[Path]:
             resolved = path.resolve(strict=True)
         except (OSError, RuntimeError):  # dangling link, link loop
             continue
-        if resolved.parent == root and resolved.is_file():
-            found.append(resolved)
+        if resolved.parent == root and resolved.is_file() and resolved not in found:
+            found.append(resolved)  # a link to a recording beside it is that recording, once
     return found

@@ -183,3 +183,13 @@ def test_lock_as_a_context_manager(tmp_path):
         ProfileLock(folder, "alice").acquire()
     with ProfileLock(folder, "alice"):  # leaving the first block let the profile go
         pass
+
+
+def test_a_link_to_a_recording_beside_it_lists_that_recording_once(tmp_path):
+    from game.profiles import recordings_in
+
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    (folder / "a.mpr").write_bytes(b"x")
+    (folder / "b.mpr").symlink_to(folder / "a.mpr")
+    assert recordings_in(folder) == [(folder / "a.mpr").resolve()]
