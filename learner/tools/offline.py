@@ -1,5 +1,8 @@
 """``python main.py train``: train a mirror from recordings instead of live play.
 
+The recordings are ``--from``'s files and folders, or else the player's own
+(``recordings_to_read``, which ``tune`` shares).
+
 Each recording is re-read tick by tick exactly as the live trainer would have seen it (the
 view before the tick and the player's command), through the same ``MirrorTrainer``; then
 the trainer takes a fixed number of steps per second of recorded play, evaluating on the
@@ -29,14 +32,30 @@ from learner.trainer import MirrorTrainer
 def run(args: argparse.Namespace) -> int:
     """``main.py train``: exit 0, or 130 when Ctrl-C stopped it early (the best model kept)."""
     weights = load_sampler_config(args.sampler_config)
+    sources = recordings_to_read(args)
     try:
-        result = train(
-            args.sources, args.out, args.model, weights, args.seed, args.steps_per_second
-        )
+        result = train(sources, args.out, args.model, weights, args.seed, args.steps_per_second)
     except OSError as exc:
         raise TrainingError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     print(result.summary(args.out, args.model))
     return 130 if result.interrupted else 0
+
+
+def recordings_to_read(args: argparse.Namespace) -> list[Path]:
+    """``--from``'s paths, or else the recordings of the player's profile (``--data-dir``,
+    ``--player``): what ``train`` and ``tune`` learn from."""
+    if args.sources:
+        return args.sources
+    from learner.tools.command import player_profile
+
+    profile = player_profile(args)
+    found = profile.list_recordings()
+    if not found:
+        raise TrainingError(
+            f"player {args.player!r} has no recordings in {profile.recordings}: "
+            "play first, or pass --from PATH"
+        )
+    return found
 
 
 def load_sampler_config(path: Path | None) -> RelevanceWeights:

@@ -1,10 +1,13 @@
 """``python main.py tune``: search the sampler's relevance weights with Optuna.
 
-Each trial trains a fresh mirror for a fixed number of steps on the training recordings,
-with the trial's weights, and is scored by agreement while the ball approaches on the
-validation recordings, which no trial trains on. The study lives in an embedded SQLite file
-by default; give ``--storage postgresql://…`` and the same ``--study`` name on several
-machines and their trials join one study.
+The recorded play (``--from``, or the player's own recordings) is split by time, so one
+long session is enough: the newest quarter of the rallies (at least ``MIN_SPLIT_SECONDS``)
+validates and no trial trains on it; the older rallies train. Each trial trains a fresh
+mirror for a fixed number of steps on the older rallies, with the trial's weights, and is
+scored by agreement while the ball approaches in the newest ones: how well it would follow
+the player's next play. The study lives in an embedded SQLite file by default; give
+``--storage postgresql://…`` and the same ``--study`` name on several machines and their
+trials join one study.
 
 Outputs: the best weights as a sampler config (``{"weights": {...}}``) that ``play`` and
 ``train`` accept, and a report folder with learning curves per trial and parameter
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,15 +34,31 @@ from learner.recordings import TrainingError, find_recordings
 from learner.sampler import RelevanceWeights
 from learner.trainer import MirrorTrainer, TrainerConfig
 
-OBJECTIVE = "approach agreement on validation recordings"
+OBJECTIVE = "approach agreement on the newest rallies"
+VALIDATION_SHARE = 0.25
+"""The newest quarter of the rallies (at least) scores the trials; the older ones train."""
+MIN_SPLIT_SECONDS = 10.0
+"""Play on each side of the split, at the least: fewer seconds give flukes, not scores."""
 
 
 @dataclass
 class TuningData:
     train_ticks: list  # (before state, left command, events) per tick, in play order
     validation: HeldOut
-    train_files: list[Path]
-    validation_files: list[Path]
+    recordings: list[Path]  # in play order
+    train_rallies: int
+    validation_rallies: int
+    tick_rate: int
+
+    def describe(self) -> str:
+        """Where the split fell, in the words ``main.py tune`` prints."""
+        tick_rate = self.tick_rate
+        return (
+            f"training on the older {self.train_rallies} rallies "
+            f"({len(self.train_ticks) / tick_rate:.0f} s), scoring on the newest "
+            f"{self.validation_rallies} ({len(self.validation.commands) / tick_rate:.0f} s), "
+            f"from {len(self.recordings)} recording(s)"
+        )
 
 
 def _ticks(recording: Recording) -> list:
@@ -48,16 +68,20 @@ def _ticks(recording: Recording) -> list:
     ]
 
 
-def _held_out(recordings: list[Recording]) -> HeldOut:
-    watcher = Watcher(recordings[0].params)
-    for recording in recordings:
-        for before, record, events in ticks(recording):
-            watcher.on_tick(before, record.left_cmd, record.right_cmd, record.state, events)
-    return watcher.held_out()
+def _rally_starts(recording_ticks: list) -> list[int]:
+    """The first tick of each rally: a rally begins at its serve (as the trainer counts
+    them), and the wait before a match's first serve belongs to its first rally."""
+    serves = [
+        i
+        for i, (_, _, events) in enumerate(recording_ticks)
+        if any(kind == "serve" for kind, _ in events)
+    ]
+    return [0, *serves[1:]]
 
 
 def load_tuning_data(sources: list[Path]) -> TuningData:
-    """Split recordings by file: the last quarter (at least one) validates, the rest train."""
+    """Split the recorded play by time: the newest rallies (a quarter of them, at least
+    ``MIN_SPLIT_SECONDS``) validate, the older ones train. One long session is enough."""
     files = find_recordings(sources)
     recordings = []
     for path in files:
@@ -66,18 +90,60 @@ def load_tuning_data(sources: list[Path]) -> TuningData:
         except RecordingError as exc:
             print(f"skipped: {exc}")
     recordings = [r for r in recordings if r.records]
-    if len(recordings) < 2:
-        raise TrainingError(
-            "tuning needs at least two recordings: trials train on some and are scored on "
-            "others they never saw"
-        )
+    if not recordings:
+        raise TrainingError("the recordings hold no play to tune on")
     recordings.sort(key=lambda r: (r.header.get("started_at", 0), r.path.name))
-    n_validation = max(1, len(recordings) // 4)
-    train, validation = recordings[:-n_validation], recordings[-n_validation:]
-    ticks = [tick for recording in train for tick in _ticks(recording)]
+    played = [_ticks(recording) for recording in recordings]
+    rallies = [(i, start) for i, ticks_ in enumerate(played) for start in _rally_starts(ticks_)]
+    split = _split(rallies, played, recordings[0].params.tick_rate)
+    recording, start = rallies[split]
+    train_ticks = [tick for ticks_ in played[:recording] for tick in ticks_]
+    train_ticks += played[recording][:start]
     return TuningData(
-        ticks, _held_out(validation), [r.path for r in train], [r.path for r in validation]
+        train_ticks,
+        _held_out(played[recording:], skip=start, params=recordings[0].params),
+        [r.path for r in recordings],
+        split,
+        len(rallies) - split,
+        recordings[0].params.tick_rate,
     )
+
+
+def _split(rallies: list[tuple[int, int]], played: list[list], tick_rate: int) -> int:
+    """Index of the first validation rally: walk back from the newest until the validation
+    rallies are ``VALIDATION_SHARE`` of them and last ``MIN_SPLIT_SECONDS``; refuse when
+    what is left to train on is shorter than that."""
+    ends = [*rallies[1:], (len(played), 0)]
+    lengths = [  # ticks in each rally
+        (len(played[i]) if next_i != i else next_start) - start
+        for (i, start), (next_i, next_start) in zip(rallies, ends, strict=True)
+    ]
+    min_ticks = MIN_SPLIT_SECONDS * tick_rate
+    wanted = math.ceil(VALIDATION_SHARE * len(rallies))
+    split, validation_ticks = len(rallies), 0
+    while split > 0 and (len(rallies) - split < wanted or validation_ticks < min_ticks):
+        split -= 1
+        validation_ticks += lengths[split]
+    if split == 0 or sum(lengths[:split]) < min_ticks:
+        total = sum(lengths) / tick_rate
+        raise TrainingError(
+            f"too little play to tune on: {len(rallies)} rallies, {total:.0f} s; trials train "
+            f"on the older rallies and are scored on the newest quarter, each side at least "
+            f"{MIN_SPLIT_SECONDS:.0f} s; play longer"
+        )
+    return split
+
+
+def _held_out(played: list[list], skip: int, params) -> HeldOut:
+    """What the player saw and did in ``played`` (ticks per recording), less the first
+    ``skip`` ticks, which are watched all the same: they fill the observation windows of
+    the ticks after them."""
+    watcher = Watcher(params)
+    for recording_ticks in played:
+        for before, command, _ in recording_ticks:
+            watcher.on_tick(before, command, None, None, None)
+    held = watcher.held_out()
+    return HeldOut(held.obs[skip:], held.commands[skip:], held.approach[skip:])
 
 
 def suggest_weights(trial: optuna.Trial) -> RelevanceWeights:
@@ -124,13 +190,15 @@ def make_objective(data: TuningData, steps: int, architecture: str, seed: int, r
 def run(args: argparse.Namespace) -> int:
     """``main.py tune``."""
     from game.profiles import default_data_dir
+    from learner.tools.offline import recordings_to_read
 
     if args.trials < 1 or args.steps < 1:
         raise TrainingError("--trials and --steps must be at least 1")
+    sources = recordings_to_read(args)
     storage = args.storage or default_storage(args.data_dir or default_data_dir())
     try:
         result = tune(
-            args.sources,
+            sources,
             args.trials,
             storage,
             args.study,
@@ -141,7 +209,9 @@ def run(args: argparse.Namespace) -> int:
             args.seed,
         )
     except ImportError as exc:  # e.g. a PostgreSQL URL without its driver installed
-        hint = " (PostgreSQL: pip install 'psycopg[binary]')" if "postgres" in storage else ""
+        hint = (
+            " (PostgreSQL: pip install -r requirements-extras.txt)" if "postgres" in storage else ""
+        )
         raise TrainingError(f"{exc}{hint}") from None
     print(summary(result, args.out, args.report))
     return 0
@@ -151,6 +221,25 @@ def default_storage(data_dir: Path) -> str:
     folder = data_dir / "tuning"
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'studies.db'}"
+
+
+def open_storage(url: str, attempts: int = 5) -> optuna.storages.RDBStorage:
+    """The study's storage, its tables created on first use. Processes that start at once on
+    a fresh database race to create them, and all but one fail (PostgreSQL: a duplicate
+    type or table); a retry finds the tables made. A server that cannot be reached is a
+    ``TrainingError``: one line, not a traceback."""
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    try:
+        for attempt in range(1, attempts):
+            try:
+                return optuna.storages.RDBStorage(url)
+            except (IntegrityError, ProgrammingError):
+                time.sleep(0.2 * attempt)
+        return optuna.storages.RDBStorage(url)  # the last try's error is the one to see
+    except OperationalError as exc:
+        reason = " ".join(str(exc.orig or exc).split())  # the driver's message is multi-line
+        raise TrainingError(f"cannot open the study storage: {reason}") from None
 
 
 def tune(
@@ -165,24 +254,20 @@ def tune(
     seed: int = 0,
 ) -> dict:
     data = load_tuning_data(sources)
-    print(
-        f"training on {len(data.train_files)} recording(s) ({len(data.train_ticks)} ticks), "
-        f"scoring on {len(data.validation_files)} ({len(data.validation.commands)} ticks); "
-        f"objective: {OBJECTIVE} after {steps} steps"
-    )
+    print(f"{data.describe()}; objective: {OBJECTIVE} after {steps} steps")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         study_name=study_name,
-        storage=storage,
+        storage=open_storage(storage),
         direction="maximize",
         load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=steps // 3),
     )
-    if not study.trials:
-        study.enqueue_trial(  # the shipped defaults are the first trial: a baseline to beat
-            {k: v for k, v in RelevanceWeights().to_dict().items() if k != "approach"}
-        )
+    study.enqueue_trial(  # the shipped defaults are the first trial: a baseline to beat
+        {k: v for k, v in RelevanceWeights().to_dict().items() if k != "approach"},
+        skip_if_exists=True,  # once per study, however many processes join it
+    )
     objective = make_objective(data, steps, architecture, seed, max(1, steps // 6))
     study.optimize(objective, n_trials=trials, show_progress_bar=True)
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]

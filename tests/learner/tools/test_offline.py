@@ -8,6 +8,7 @@ import torch
 from game.mirror_opponent import MirrorOpponent, ModelGate, check_candidate
 from game.opponent import ScriptedOpponent
 from game.personas import load_persona
+from game.profiles import Profile
 from game.recording import RecordingWriter, make_header
 from game.session import Session, SimClock
 from learner.exporter import export_onnx
@@ -17,7 +18,10 @@ from models.registry import build_model
 from tests.conftest import run_main
 
 
-def record(folder, seed, seconds):
+def record(folder, seed, seconds, persona="predictor"):
+    """``seconds`` of ``persona`` playing the left side, recorded into ``folder`` (the
+    predictor's rallies last about 25 s; the chaser's about 6)."""
+
     def factory(params, match_seed, opponent):
         path = folder / f"{match_seed}.mpr"
         return RecordingWriter(path, make_header(params, match_seed, "p", opponent))
@@ -26,7 +30,7 @@ def record(folder, seed, seconds):
         ScriptedOpponent(),
         seed=seed,
         recorder_factory=factory,
-        left_driver=load_persona("predictor"),
+        left_driver=load_persona(persona),
     )
     asyncio.run(session.run(SimClock(), ticks=int(seconds * 60)))
     session.close()
@@ -79,3 +83,15 @@ def test_train_errors_are_clear(tmp_path):
     result = train("--from", empty, "--out", tmp_path / "m.onnx", "--sampler-config", config)
     assert result.returncode == 2 and "recede" in result.stderr and "-1" in result.stderr
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_train_reads_the_players_own_recordings_without_from(tmp_path):
+    profile = Profile(tmp_path, "ann")
+    out = tmp_path / "m.onnx"
+    nothing = train("--data-dir", tmp_path, "--player", "ann", "--out", out)
+    assert nothing.returncode == 2 and nothing.stderr.count("\n") == 1, nothing.stderr
+    assert str(profile.recordings) in nothing.stderr and "play first" in nothing.stderr
+    record(profile.recordings, 4, 30, persona="chaser")
+    result = train("--data-dir", tmp_path, "--player", "ann", "--out", out, "--steps-per-second", 2)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert out.stat().st_size > 0
