@@ -467,7 +467,7 @@ def play(args: argparse.Namespace) -> int:
         if args.desktop:
             from game.desktop import run_desktop
 
-            return run_desktop(session)
+            return run_desktop(session, learner)
         from game.server import ServerConfig, create_app
         from learner.tools.replay_command import add_replay_site
 
