@@ -8,8 +8,11 @@
  *                 a new message, add an entry (or call window.mirrorPong.on(type, fn))
  *   - interpolation  the drawn positions glide from where they were drawn to each new frame
  *                 over one tick, so the picture runs about one server tick behind
- *   - drawing     the canvas (sized to the court's aspect ratio, crisp on HiDPI) and the HUD
- *   - input       keyboard (W/S, arrows, Space), pointer/touch on the court, pause button
+ *   - drawing     the canvas (sized to the court's aspect ratio, crisp on HiDPI), the HUD and
+ *                 the overlay on the court (match over, paused, or the server away: it says
+ *                 the page reconnects by itself)
+ *   - input       keyboard (W/S, arrows, Space), pointer/touch on the court, pause button; the
+ *                 how-to line speaks of keys, or of dragging on a touch screen
  *
  * Protocol (see game/server.py): server -> client "hello" then one "frame" per tick;
  * client -> server "input" {command}, "pointer" {y}, "pause" {paused}, "new_match";
@@ -20,11 +23,13 @@
  * The court itself (palette, score digits, paddles, ball, sizing) is drawn by ./court.js,
  * shared with the replay viewer, as are the helpers of ./shared.js. The learning panel
  * (#learning: the learner's report, its chart and controls) is ./learning_panel.js; this
- * file feeds it "hello" and "frame" and lends it the socket.
+ * file feeds it "hello" and "frame" and lends it the socket. The after-match card
+ * (#match-card, "you vs your mirror") is ./match_card.js, fed the same reports and frames.
  */
 
 import { drawBall, drawCourt, drawPaddles, drawScore, fitCourt, lerp, sizeCourt } from "./court.js";
 import { startLearningPanel } from "./learning_panel.js";
+import { startMatchCard } from "./match_card.js";
 import { $, SNAP_DISTANCE } from "./shared.js";
 
 const RETRY_FIRST_MS = 1000;
@@ -78,10 +83,14 @@ const el = {
 };
 const ctx = el.canvas.getContext("2d");
 
+const matchCard = startMatchCard();
 const learningPanel = startLearningPanel({
   send,
   isConnected: () => mirrorPong.connected,
-  onReport: (report) => { mirrorPong.learning = report; },
+  onReport: (report) => {
+    mirrorPong.learning = report;
+    matchCard.onReport(report, state.frame);
+  },
   releaseInput: releaseEverything,
 });
 
@@ -92,6 +101,7 @@ let retryMs = RETRY_FIRST_MS;
 let retryTimer = null;
 let lastMessageAt = 0;
 let attempts = 0;
+let everConnected = false;
 
 function socketUrl() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -114,7 +124,7 @@ function connect() {
     if (socket !== ws) return;
     retryMs = RETRY_FIRST_MS;
     lastMessageAt = performance.now();
-    mirrorPong.connected = true;
+    mirrorPong.connected = everConnected = true;
     setStatus("connected");
     resyncInput();
   };
@@ -193,10 +203,10 @@ handlers.hello = (hello) => {
   if (hello.tick_rate > 0) state.tickMs = 1000 / hello.tick_rate;
   if (hello.points_to_win > 0) state.pointsToWin = hello.points_to_win;
   el.you.textContent = hello.player ? `You (${hello.player})` : "You";
-  el.help.textContent =
-    `W/S or ↑/↓ to move, or drag/touch on the court; Space to pause; first to ${state.pointsToWin} wins`;
+  updateHelp();
   interp.reset();                      // a fresh connection starts from its first frame
   learningPanel.onHello();
+  matchCard.onHello();
   resize();
 };
 
@@ -205,8 +215,9 @@ handlers.frame = (frame) => {
   state.frame = mirrorPong.lastFrame = frame;
   interp.push(frame, previous);
   noteEffects(frame, previous);
-  updateHud(frame, previous);
+  matchCard.onFrame(frame, previous);  // a new match puts the last one's card away
   learningPanel.onFrame(frame);        // frame.learning (about one frame in 30) feeds the panel
+  updateHud(frame, previous);          // after the panel, which numbers the mirrors
   // Further keys are for later handlers/panels; unknown keys are ignored.
 };
 
@@ -285,7 +296,8 @@ function flashLevel(since, now) {
 function opponentText(opponent) {
   if (!opponent) return "Opponent: —";
   if (opponent.label === "scripted") return "Opponent: scripted (not learning yet)";
-  return `Opponent: ${opponent.label} v${opponent.version}`;
+  const number = learningPanel.mirrorNumber(opponent);   // as the player met them
+  return `Opponent: ${opponent.label}${number ? ` v${number}` : ""}`;
 }
 
 function updateHud(frame, previous) {
@@ -310,7 +322,14 @@ function updateHud(frame, previous) {
 function updateOverlay() {
   const frame = state.frame;
   let title = "", sub = "", kind = "";
-  if (frame && frame.winner) {
+  if (!mirrorPong.connected && (everConnected || attempts > 1)) {
+    // The game lives in the server: while it is away nothing moves, so say why, and that
+    // this page comes back by itself (connect() keeps trying every RETRY_MAX_MS or sooner).
+    title = everConnected ? "Connection lost" : "Cannot reach the game";
+    kind = "offline";
+    sub = "The game server is not answering (stopped, restarted or out of reach).\n" +
+      `This page reconnects by itself as soon as it is back (trying every ${RETRY_MAX_MS / 1000} s).`;
+  } else if (frame && frame.winner) {
     const youWon = frame.winner < 0;
     title = youWon ? "You win!" : "Mirror wins";
     kind = youWon ? "win" : "lose";
@@ -363,6 +382,7 @@ function resize() {
 
 const resizeObserver = new ResizeObserver(resize);
 resizeObserver.observe(el.stage);
+resizeObserver.observe(el.hud);        // may wrap on a narrow screen
 resizeObserver.observe(el.statusbar);
 window.addEventListener("resize", resize);
 
@@ -385,6 +405,20 @@ function draw(now) {
   if (frame && frame.serving && !frame.paused && !frame.winner) alpha = 0.55 + 0.45 * Math.cos(now / 130);
   drawBall(ctx, court, pos.ball[0], pos.ball[1], alpha);
 }
+
+// ---- input: the how-to line -----------------------------------------------------------------
+
+/** A touch screen (the primary pointer is a finger) has no keys to talk about. */
+const touchScreen = window.matchMedia("(pointer: coarse)");
+
+function updateHelp() {
+  const win = `first to ${state.pointsToWin} wins`;
+  el.help.textContent = touchScreen.matches
+    ? `Drag on the court to move your paddle (left); tap Pause to pause; ${win}`
+    : `W/S or ↑/↓ to move, or drag on the court; Space to pause; ${win}`;
+}
+
+touchScreen.addEventListener("change", updateHelp);
 
 // ---- input: keyboard ---------------------------------------------------------------------
 
@@ -539,6 +573,7 @@ function loop(now) {
   requestAnimationFrame(loop);
 }
 
+updateHelp();
 resize();
 updatePauseButton();
 connect();

@@ -2,16 +2,23 @@
  * Mirror Pong — the game page's learning panel (#learning in index.html).
  *
  * The panel shows the learner's latest report (frame.learning, on about one frame in 30,
- * i.e. twice a second): how much like the player the mirror plays, a uPlot chart of that
- * over the last 10 minutes (window.uPlot, vendored in /static/vendor/uplot/), and the
- * controls (pause/resume, reset, model kind, relevance-weight sliders); "learning is off"
- * when no report ever comes. Controls send exactly the shapes of learner/live.py's
- * CONTROL_SCHEMAS. A value the player just changed wins over the server's echo for a moment
- * (PENDING_MS), so a report already in flight does not snap a control back.
+ * i.e. twice a second) in a player's words: how much like the player the mirror they are
+ * playing is (no figure at all while no mirror plays), how the next one is doing while it
+ * practises, a uPlot chart of both over the last 10 minutes with each new mirror and model
+ * change marked (window.uPlot, vendored in /static/vendor/uplot/), and the controls
+ * (pause/resume, reset, model kind, relevance-weight sliders); "learning is off" when no
+ * report ever comes. Controls send exactly the shapes of learner/live.py's CONTROL_SCHEMAS.
+ * A value the player just changed wins over the server's echo for a moment (PENDING_MS), so
+ * a report already in flight does not snap a control back.
+ *
+ * Mirrors are numbered as the player meets them (v1, v2, … since the page opened, the one
+ * already playing first): the learner numbers every try, turned-down ones included, so its
+ * own numbers skip; the version's tooltip gives both.
  *
  * What lives here, top to bottom: the panel's constants and slider specs, startLearningPanel
  * (the one entry: app.js gives it the socket and the input it needs and feeds it "hello" and
- * "frame"), the status, the controls, the sliders, the buttons, the chart and the panel's clock.
+ * "frame"), the mirrors' numbers, the status, the controls, the sliders, the buttons, the
+ * chart and the panel's clock.
  */
 
 import { $, PALETTE, clock, percent, setText, withAlpha } from "./shared.js";
@@ -27,6 +34,7 @@ const MODEL_NAMES = {
   mlp: "Simple (MLP)",
   transformer: "Transformer (remembers the last quarter second)",
 };
+const MODEL_SHORT_NAMES = { mlp: "Simple", transformer: "Transformer" };
 
 /** The three phase weights share a range: a multiplier from 0 to 5. */
 const phaseSlider = (name, label, help) => ({ name, label, min: 0, max: 5, step: 0.05, unit: "×", help });
@@ -57,9 +65,13 @@ const panel = {
   waiting: $("learn-waiting"),
   off: $("learning-off"),
   live: $("learn-live"),
+  noMirror: $("no-mirror-yet"),
+  mirrorFigures: $("mirror-figures"),
   agreement: $("agreement"),
+  figuresNote: $("figures-note"),
+  trainingLine: $("training-line"),
+  training: $("training-agreement"),
   approach: $("approach-agreement"),
-  untrained: $("untrained-agreement"),
   version: $("model-version"),
   state: $("learning-state"),
   kind: $("model-kind"),
@@ -88,6 +100,9 @@ const learn = {
   pendingModel: null,    // { value, until }
   pendingWeights: {},    // name -> { value, until }
   weights: null,         // the server's weights, as last reported
+  opponent: null,        // frame.opponent of the latest frame
+  saved: null,           // { version, agreement, age, at }: the last session's figures, while
+                         // the mirror they describe plays (see playingFigure)
 };
 
 /** What the page lends the panel; set once by startLearningPanel. */
@@ -110,7 +125,7 @@ export function startLearningPanel({ send, isConnected, onReport, releaseInput }
   wireButtons();
   setInterval(checkLearner, 1000);
   buildSliders();
-  return { onHello, onFrame };
+  return { onHello, onFrame, mirrorNumber };
 }
 
 function onHello() {
@@ -120,6 +135,8 @@ function onHello() {
 
 function onFrame(frame) {
   if (!learn.framesSince) learn.framesSince = performance.now();
+  learn.opponent = frame.opponent;
+  countMirror(frame.opponent);
   if (frame.learning) onLearningReport(frame.learning);
   renderVersion(frame);
 }
@@ -136,6 +153,29 @@ function checkLearner() {
     showPanelParts();
   }
   panel.silent.hidden = !learn.last || learn.off || now - learn.seenAt < LEARNER_SILENT_MS;
+}
+
+// ---- the mirrors' numbers ------------------------------------------------------------------
+
+/** The learner's version -> the number the player sees (1, 2, … in the order met). */
+const mirrorNumbers = new Map();
+
+/** Whether a mirror (not the scripted stand-in) plays the opponent's side. */
+export function mirrorPlays(opponent) {
+  return !!opponent && opponent.version > 0 && opponent.label !== "scripted";
+}
+
+function countMirror(opponent) {
+  if (mirrorPlays(opponent)) {
+    if (!mirrorNumbers.has(opponent.version)) mirrorNumbers.set(opponent.version, mirrorNumbers.size + 1);
+  } else if (opponent && opponent.version === 0 && mirrorNumbers.size) {
+    mirrorNumbers.clear();   // the mirror was reset: the next one is the first again
+  }
+}
+
+/** The number the player sees for the opponent's mirror, or null when no mirror plays. */
+function mirrorNumber(opponent) {
+  return mirrorPlays(opponent) ? mirrorNumbers.get(opponent.version) ?? null : null;
 }
 
 // ---- status ------------------------------------------------------------------------------
@@ -159,7 +199,7 @@ function onLearningReport(report) {
   showPanelParts();
   renderStatus(report);
   renderControls(report);
-  chart.push(report);
+  chart.push(report, learn.opponent);
 }
 
 function showPanelParts() {
@@ -167,15 +207,83 @@ function showPanelParts() {
   panel.waiting.hidden = have || learn.off;
   panel.off.hidden = !learn.off;
   panel.live.hidden = !have;
-  panel.chartBox.hidden = !have;
+  // The chart waits for a mirror: before one plays, its figures would read as the opponent's.
+  panel.chartBox.hidden = !have || !mirrorPlays(learn.opponent);
   panel.controls.hidden = !have;
-  if (have) chart.ensure();
+  if (!panel.chartBox.hidden) chart.ensure();
+}
+
+/** The time since something happened, for "from your last session, … ago". */
+function formatAgo(seconds) {
+  if (!(seconds >= 60)) return "";
+  const minutes = seconds / 60, hours = minutes / 60, days = hours / 24;
+  if (minutes < 90) return `${Math.round(minutes)} min ago`;
+  if (hours < 36) return `${Math.round(hours)} h ago`;
+  return `${Math.round(days)} days ago`;
+}
+
+const isFraction = (x) => typeof x === "number" && isFinite(x);
+
+/**
+ * How much like the player the mirror playing now is, and where that figure comes from:
+ *   "checked"   measured when it passed its checks in this session (playing_agreement)
+ *   "saved"     a mirror brought back from the last session, which this session has not
+ *               measured: that session's last figure, until this one has its own
+ *   "training"  neither known (the page opened after the saved figures gave way): the
+ *               learner's latest figure, which started from that same mirror
+ * Null while no mirror plays: the scripted stand-in has no such figure.
+ */
+function playingFigure(r, opponent) {
+  if (!mirrorPlays(opponent)) return null;
+  if (isFraction(r.playing_agreement)) return { value: r.playing_agreement, from: "checked" };
+  const saved = learn.saved;
+  if (saved && saved.version === opponent.version) {
+    const age = saved.age + (performance.now() - saved.at) / 1000;
+    return { value: saved.agreement, from: "saved", age };
+  }
+  return isFraction(r.agreement) ? { value: r.agreement, from: "training" } : null;
+}
+
+/** Remembers the last session's figures while the mirror they describe plays. */
+function noteSavedFigures(r) {
+  const opponent = learn.opponent;
+  if (r.figures_from === "saved" && isFraction(r.agreement) && mirrorPlays(opponent)) {
+    learn.saved = { version: opponent.version, agreement: r.agreement, age: r.stats_age || 0, at: performance.now() };
+  } else if (learn.saved && !(mirrorPlays(opponent) && opponent.version === learn.saved.version)) {
+    learn.saved = null;
+  }
+}
+
+/** Why the last new mirror was turned down, as the player would say it. */
+export function plainRejection(reason) {
+  const why = /worse than the current model/.test(reason || "")
+    ? "the new one was not more like you"
+    : "the new one failed a safety check";
+  return `Kept the mirror you have: ${why}`;
 }
 
 function renderStatus(r) {
-  setText(panel.agreement, percent(r.agreement));
-  setText(panel.approach, percent(r.approach_agreement));
-  setText(panel.untrained, percent(r.untrained_agreement));
+  noteSavedFigures(r);
+  const opponent = learn.opponent;
+  const plays = mirrorPlays(opponent);
+  panel.noMirror.hidden = plays;
+  panel.mirrorFigures.hidden = !plays;
+  const figure = playingFigure(r, opponent);
+  setText(panel.agreement, figure ? percent(figure.value) : "—");
+  const note = figure && figure.from === "saved"
+    ? `(from your last session${formatAgo(figure.age) ? `, ${formatAgo(figure.age)}` : ""})`
+    : "";
+  setText(panel.figuresNote, note);
+  panel.figuresNote.hidden = !note;
+  // The next mirror's figures, only while they are this session's and a mirror plays to
+  // compare them with (before that, a percentage would read as the opponent's).
+  const training = plays && r.figures_from === "live" && isFraction(r.agreement);
+  panel.trainingLine.hidden = !training;
+  if (training) {
+    setText(panel.training, percent(r.agreement));
+    setText(panel.approach, percent(r.approach_agreement));
+  }
+
   const learning = pendingFresh(learn.pendingLearning) ? learn.pendingLearning.value : r.learning;
   const stopped = r.state === "stopped";
   setText(panel.state, stopped ? "stopped" : learning ? "on" : "off");
@@ -193,8 +301,8 @@ function renderStatus(r) {
   const rejected = r.rejected || 0;
   panel.rejections.hidden = rejected === 0;
   if (rejected) {
-    const reason = r.last_rejection ? `Kept the previous mirror: ${r.last_rejection}` : "Kept the previous mirror";
-    setText(panel.rejections, `New models turned down: ${rejected}. ${reason}`);
+    setText(panel.rejections,
+      `${plainRejection(r.last_rejection)} (new ones turned down so far: ${rejected})`);
   }
 
   const [health, warn] = learnerHealth(r);
@@ -226,9 +334,21 @@ function learnerHealth(r) {
 
 function renderVersion(frame) {
   const opponent = frame.opponent;
-  const ready = opponent && opponent.version > 0 && opponent.label !== "scripted";
-  setText(panel.version, ready ? `v${opponent.version}` : "not ready yet — still learning your moves");
-  panel.version.className = ready ? "ready" : "";
+  const number = mirrorNumber(opponent);
+  setText(panel.version, number ? `v${number}` : "not ready yet — still learning your moves");
+  panel.version.className = number ? "ready" : "";
+  const title = number
+    ? `The ${ordinal(number)} mirror you have played since opening this page. The learner ` +
+      `numbers every try (this one is its no. ${opponent.version}) and turns down those ` +
+      "that are not more like you, so its own numbers skip."
+    : "";
+  if (panel.version.title !== title) panel.version.title = title;
+}
+
+function ordinal(n) {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th");
+  return `${n}${suffix}`;
 }
 
 // ---- controls ----------------------------------------------------------------------------
@@ -412,10 +532,19 @@ function wireButtons() {
 
 // ---- chart (uPlot, vendored: /static/vendor/uplot/) --------------------------------------
 
+/*
+ * Two lines, both "% like you": the mirror the player is playing (solid; the headline's
+ * figure) and the next one while it practises (dashed; it may dip after a change of model
+ * while the solid line, the opponent, stays). A vertical line marks each new mirror ("v3")
+ * and each change of model kind. Points are added only while a mirror plays.
+ */
 const chart = {
   plot: null,
   failed: false,
-  data: [[], [], [], []],   // seconds (wall time), agreement %, approach %, loss
+  data: [[], [], []],   // seconds since the page opened, playing mirror %, practising %
+  marks: [],            // { x, label }: a new mirror or a new model kind
+  lastVersion: null,
+  lastArchitecture: null,
 
   ensure() {
     if (this.plot || this.failed) return;
@@ -433,23 +562,53 @@ const chart = {
       height: CHART_HEIGHT,
       cursor: { drag: { x: false, y: false }, points: { size: 5 } },
       legend: { show: true, live: false },
-      scales: { x: { time: false }, "%": { auto: false, range: [0, 100] }, loss: { auto: true } },
+      scales: { x: { time: false }, "%": { auto: false, range: [0, 100] } },
       series: [
         { value: (u, v) => v == null ? "—" : clock(v, false) },
-        { label: "Like you", scale: "%", stroke: PALETTE.accent, width: 2, points: { show: false }, value: shownPercent },
-        { label: "Ball at you", scale: "%", stroke: PALETTE.ok, width: 1.5, points: { show: false }, value: shownPercent },
-        { label: "Error", scale: "loss", stroke: PALETTE.warn, width: 1, dash: [4, 3], points: { show: false }, value: (u, v) => v == null ? "—" : v.toFixed(2) },
+        { label: "The mirror you play", scale: "%", stroke: PALETTE.accent, width: 2, points: { show: false }, value: shownPercent },
+        { label: "The next one, practising", scale: "%", stroke: PALETTE.ok, width: 1.25, dash: [4, 3], points: { show: false }, value: shownPercent },
       ],
       axes: [
         // x: minutes:seconds since this page was opened
         { ...axis, space: 50, size: 28, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600],
           values: (u, ticks) => ticks.map((t) => clock(t, false)) },
         { ...axis, scale: "%", values: (u, ticks) => ticks.map((t) => `${t}%`), size: 48, space: 25 },
-        { ...axis, scale: "loss", side: 1, grid: { show: false }, size: 38,
-          values: (u, ticks) => ticks.map((t) => t.toFixed(1)) },
       ],
+      hooks: { draw: [(u) => this.drawMarks(u)] },
     }, this.data, panel.chart);
     new ResizeObserver(() => this.fit()).observe(panel.chart);
+  },
+
+  /** A dotted vertical line for each mark in view, labelled at the top; where labels would
+   * overlap (mirrors coming in quick succession), the newer one's label is the one shown. */
+  drawMarks(u) {
+    const { ctx, bbox } = u;
+    const dpr = window.devicePixelRatio || 1;
+    const gap = 3 * dpr;
+    ctx.save();
+    ctx.font = `${Math.round(10 * dpr)}px system-ui, sans-serif`;
+    ctx.textBaseline = "top";
+    ctx.setLineDash([2 * dpr, 3 * dpr]);
+    ctx.lineWidth = dpr;
+    let freeUntil = Infinity;   // labels are placed newest first, leftwards
+    for (const mark of [...this.marks].reverse()) {
+      const x = Math.round(u.valToPos(mark.x, "x", true));
+      if (x < bbox.left || x > bbox.left + bbox.width) continue;
+      ctx.strokeStyle = withAlpha(PALETTE.fg, 0.45);
+      ctx.beginPath();
+      ctx.moveTo(x + 0.5, bbox.top);
+      ctx.lineTo(x + 0.5, bbox.top + bbox.height);
+      ctx.stroke();
+      const width = ctx.measureText(mark.label).width;
+      const flip = x + gap + width > bbox.left + bbox.width;   // no room on the right
+      const start = flip ? x - gap - width : x + gap;
+      if (start + width + gap > freeUntil) continue;
+      ctx.fillStyle = PALETTE.fg;
+      ctx.textAlign = "left";
+      ctx.fillText(mark.label, start, bbox.top + 2 * dpr);
+      freeUntil = start;
+    }
+    ctx.restore();
   },
 
   fit() {
@@ -458,22 +617,33 @@ const chart = {
     if (width > 0 && width !== this.plot.width) this.plot.setSize({ width, height: CHART_HEIGHT });
   },
 
-  push(r) {
+  push(r, opponent) {
+    if (!mirrorPlays(opponent)) return;
     const now = performance.now() / 1000;   // seconds since the page was opened
-    const num = (x, k = 1) => (typeof x === "number" && isFinite(x) ? x * k : null);
-    const [xs, agr, appr, loss] = this.data;
+    const [xs, playing, practising] = this.data;
+    if (this.lastVersion !== null && opponent.version !== this.lastVersion) {
+      this.marks.push({ x: now, label: `v${mirrorNumber(opponent)}` });
+    }
+    if (this.lastArchitecture !== null && r.architecture !== this.lastArchitecture) {
+      this.marks.push({ x: now, label: MODEL_SHORT_NAMES[r.architecture] || String(r.architecture) });
+    }
+    this.lastVersion = opponent.version;
+    this.lastArchitecture = r.architecture;
+    const figure = playingFigure(r, opponent);
     xs.push(now);
-    agr.push(num(r.agreement, 100));
-    appr.push(num(r.approach_agreement, 100));
-    loss.push(num(r.loss));
+    playing.push(figure ? figure.value * 100 : null);
+    practising.push(r.figures_from === "live" && isFraction(r.agreement) ? r.agreement * 100 : null);
     let drop = 0;
     while (drop < xs.length && xs[drop] < now - CHART_WINDOW_S) drop++;
     if (drop) for (const column of this.data) column.splice(0, drop);
+    this.marks = this.marks.filter((mark) => mark.x >= now - CHART_WINDOW_S);
     if (this.plot) this.plot.setData(this.data);
   },
 
   clear() {
     for (const column of this.data) column.length = 0;
+    this.marks = [];
+    this.lastVersion = this.lastArchitecture = null;
     if (this.plot) this.plot.setData(this.data);
   },
 };
