@@ -204,3 +204,15 @@ def test_the_match_card_shows_you_and_your_mirror_side_by_side(server_factory, b
     assert title.lower() == "you vs your mirror"
     page.wait_for_selector("#match-card", state="hidden", timeout=2000)  # the real frames
     assert not errors
+
+
+def test_a_real_match_ends_with_its_card(server_factory, browser):
+    """No injection: the server's own card after a one-point match between a persona and
+    the mirror (scripted until it is ready) reaches the page."""
+    server = server_factory("--player", "ivy", "--persona", "predictor", "--points", "1")
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(server.url)
+    page.wait_for_selector("#match-card:not([hidden])", timeout=90000)
+    text = page.inner_text("#match-card")
+    for row in ("How soon you move", "Where you meet the ball", "How often you miss"):
+        assert row in text, text
