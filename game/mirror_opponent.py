@@ -595,7 +595,7 @@ _NO_MODEL = Model(session=None, version=0, metadata={}, onnx_bytes=b"")  # type:
 class GateStats:
     accepted: int = 0
     rejected: int = 0
-    last_rejection: str | None = None
+    last_rejection: str | None = None  # why the latest candidate was refused, if it was
     reasons: dict[str, int] = field(default_factory=dict)
 
 
@@ -653,6 +653,7 @@ class ModelGate:
                 return None
             model = Model(session, version, metadata, onnx_bytes, candidate_agreement)
             self.stats.accepted += 1
+            self.stats.last_rejection = None  # the news is the new model, not an old refusal
             self.opponent.offer(model)
             if self.save_path is not None:
                 self._save(onnx_bytes)

@@ -40,6 +40,10 @@ class LearningStats(TypedDict, total=False):
     stats_age: float | None  # seconds since the learner made the figures below
     figures_from: str | None  # "live", or "saved" (the last session's, until new ones come)
     playing_agreement: float | None  # how like you the model playing now was when it passed
+    playing_agreement_saved: bool  # that figure is from the last session (a restored mirror)
+    mirror_number: int  # the mirrors the player has met, this one included (0: none yet)
+    recorded_frames: int  # of ``frames``, ticks read from the player's earlier recordings
+    earlier_sessions: int  # the earlier play sessions those came from
     learning: bool
     architecture: str
     version: int  # the model playing now (0: the scripted opponent)

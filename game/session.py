@@ -186,7 +186,7 @@ class Session:
                 self.recorder = None
                 self.recording_error = f"not recording: {exc.strerror or exc}"
                 log.error("%s", self.recording_error)
-        log.info(
+        log.debug(
             "resumed the match in %s at tick %d, %d-%d",
             match.path.name,
             self.state.tick,

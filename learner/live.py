@@ -24,6 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from game.engine import DEFAULT_PARAMS, LEFT, RIGHT, Params
 from game.mirror_opponent import GateStats, MirrorOpponent, ModelGate
@@ -54,12 +55,15 @@ log = logging.getLogger(__name__)
 
 FRAMES_PER_BATCH = 15  # a quarter second of play per message to the trainer
 PRIME_TICKS = 3 * 60 * 60  # the last 3 minutes of play, kept for a restarted trainer
-QUIET_AFTER = 5.0  # seconds without a report from a live trainer: the HUD says "quiet"
+QUIET_AFTER = 10.0  # seconds without a report from a live trainer: the HUD says "quiet"
+# (a first export on a busy two-core machine can hold the trainer for several seconds)
 RESTART_BACKOFF_FIRST = 1.0  # seconds; doubles with each death within RESTART_WINDOW
 RESTART_BACKOFF_MAX = 30.0
 MAX_RESTARTS = 5  # deaths within RESTART_WINDOW after which learning is reported stopped
 RESTART_WINDOW = 300.0
 TIMINGS_KEPT = 2000
+MEMORY_MINUTES = 20  # of the player's earlier play the trainer learns from when play starts
+SESSION_GAP = 10 * 60  # seconds between recordings that start a new play session
 
 CONTROL_SCHEMAS: list[dict] = [
     {
@@ -149,6 +153,10 @@ class LiveLearner:
         self._saved_figures = _saved_figures(settings.get("last_figures"))
         self._styles = _match_styles(params)
         self.match_card: dict | None = None  # the last finished match, you vs your mirror
+        self._memory: list[Path] = []  # earlier recordings the trainer learns from, oldest first
+        self._memory_sessions: list[int] = []  # the play session each of them belongs to
+        self.mirrors_met = _count(settings.get("mirrors_met"))  # mirrors the player has met
+        self._met_version = _count(settings.get("mirror_met_version"))  # the last one met
         self.learning = settings.get("learning", True)
         if not isinstance(self.learning, bool):  # "false" once meant learning on, silently
             log.warning(
@@ -183,6 +191,8 @@ class LiveLearner:
         if wait_for_tick_gap is not None:
             self.gate.between_ticks = wait_for_tick_gap
         self._load_saved_model()
+        if self.files is not None:
+            self._memory, self._memory_sessions = earlier_play(self.files.folder.parent)
         self._spawn(primer=[])
         self._supervisor = threading.Thread(
             target=self._supervise, name="learner-supervisor", daemon=True
@@ -214,6 +224,7 @@ class LiveLearner:
             start_version=max(self.opponent.model_version, self._trainer_version()),
             generation=self._generation,
             primer=primer,
+            recordings=[str(path) for path in self._memory],
         )
         self._process = self._context.Process(
             target=trainer_main,
@@ -325,6 +336,8 @@ class LiveLearner:
             "architecture": self.config.architecture,
             "weights": self.weights.to_dict(),
             "learning": self.learning,
+            "mirrors_met": self.mirrors_met,
+            "mirror_met_version": self._met_version,
         }
         figures = self._figures_to_save()
         if figures is not None:
@@ -359,7 +372,7 @@ class LiveLearner:
         saved = self._saved_figures if latest is None else None
         if saved is not None:
             age = max(0.0, time.time() - saved.get("made_at", time.time()))
-        playing = self.opponent.model
+        playing_agreement, playing_saved = self._playing_agreement()
         return {
             "state": state,
             "state_reason": self.state_reason,
@@ -368,7 +381,11 @@ class LiveLearner:
             "learning": self.learning,
             "architecture": self.config.architecture,
             "version": self.opponent.model_version,
-            "playing_agreement": playing.heldout_agreement if playing else None,
+            "playing_agreement": playing_agreement,
+            "playing_agreement_saved": playing_saved,
+            "mirror_number": self.mirrors_met if self.opponent.model else 0,
+            "recorded_frames": latest.recorded_frames if latest else 0,
+            "earlier_sessions": self._sessions_read(latest.recordings_read if latest else 0),
             "frames": latest.frames if latest else (saved or {}).get("frames", 0),
             "agreement": latest.agreement if latest else (saved or {}).get("agreement"),
             "approach_agreement": latest.approach_agreement
@@ -394,18 +411,36 @@ class LiveLearner:
         latest = self.latest
         if latest is None or latest.agreement is None:
             return self._saved_figures
+        playing = self.opponent.model
         return {
             "made_at": latest.made_at,
             "agreement": latest.agreement,
             "approach_agreement": latest.approach_agreement,
+            "playing_agreement": self._playing_agreement()[0],
             "frames": latest.frames,
-            "version": self.opponent.model_version,
+            "version": playing.version if playing else 0,
         }
+
+    def _playing_agreement(self) -> tuple[float | None, bool]:
+        """How like the player the model playing now was when it passed its checks, and
+        whether that figure is the saved one (a mirror restored from the last session)."""
+        playing = self.opponent.model
+        if playing is None:
+            return None, False
+        if playing.heldout_agreement is not None:
+            return playing.heldout_agreement, False
+        saved = self._saved_figures or {}
+        if saved.get("version") == playing.version and saved.get("playing_agreement"):
+            return saved["playing_agreement"], True
+        return None, False
 
     # -- swap timing (read by the benches, never on the path it measures) ------------------
 
     def _on_swap(self, model) -> None:
         self._swaps.append((model.version, time.time()))  # on the tick: one append, no lookups
+        if model.version != self._met_version:  # the saved mirror coming back is not new
+            self._met_version = model.version
+            self.mirrors_met += 1
 
     @property
     def swap_latencies(self) -> list[float]:
@@ -519,6 +554,9 @@ class LiveLearner:
             len(self._recent) * FRAMES_PER_BATCH / self.params.tick_rate,
         )
 
+    def _sessions_read(self, recordings_read: int) -> int:
+        return len(set(self._memory_sessions[:recordings_read]))
+
     def _trainer_version(self) -> int:
         return self.latest.trainer_version if self.latest else 0
 
@@ -542,7 +580,55 @@ def _saved_figures(saved: object) -> dict | None:
     frames, made_at = saved.get("frames", 0), saved.get("made_at")
     if not isinstance(frames, int) or frames < 0 or not isinstance(made_at, int | float):
         return None
-    return {key: saved.get(key) for key in (*fractions, "frames", "made_at", "version")}
+    playing = saved.get("playing_agreement")
+    if playing is not None and not (isinstance(playing, int | float) and 0 <= playing <= 1):
+        return None
+    keys = (*fractions, "playing_agreement", "frames", "made_at", "version")
+    return {key: saved.get(key) for key in keys}
+
+
+def _count(value: object) -> int:
+    """A non-negative count from the settings file (anything else counts as 0)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def earlier_play(profile_folder: Path) -> tuple[list[Path], list[int]]:
+    """The player's recordings the trainer learns from when play starts: the newest first
+    up to MEMORY_MINUTES of play, returned oldest first (the order they were played), and
+    the play session each belongs to (recordings less than SESSION_GAP apart share one)."""
+    from game.profiles import recordings_in
+    from game.recording import RECORD
+
+    chosen: list[tuple[Path, float, float]] = []  # path, started, ended
+    budget = MEMORY_MINUTES * 60 * 60  # ticks
+    for path in reversed(recordings_in(profile_folder / "recordings")):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        ticks = info.st_size // RECORD.size  # the header is small next to the records
+        if ticks == 0:
+            continue
+        chosen.append((path, _started(path, info.st_mtime), info.st_mtime))
+        budget -= ticks
+        if budget <= 0:
+            break
+    chosen.reverse()
+    sessions, session, last_end = [], 0, None
+    for _, started, ended in chosen:
+        if last_end is not None and started - last_end > SESSION_GAP:
+            session += 1
+        sessions.append(session)
+        last_end = max(ended, last_end or ended)
+    return [path for path, _, _ in chosen], sessions
+
+
+def _started(path: Path, fallback: float) -> float:
+    """A recording's start time from its name (YYYYmmdd-HHMMSS-...), else ``fallback``."""
+    try:
+        return time.mktime(time.strptime(path.name[:15], "%Y%m%d-%H%M%S"))
+    except ValueError:
+        return fallback
 
 
 def _match_styles(params: Params) -> tuple[StyleRecorder, StyleRecorder]:

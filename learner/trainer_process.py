@@ -3,7 +3,8 @@
 The process reads top to bottom like one training loop::
 
     while True:
-        drain frames       (the game sends a batch of ticks every quarter second)
+        drain frames       (the game sends a batch of ticks every quarter second; until they
+                            are all read, one of the player's earlier recordings too)
         apply controls     (pause, resume, reset, architecture, weights, flat out, stop)
         train, paced       (steps_per_second steps per second of play received)
         maybe export       (every EVALUATE_EVERY seconds: evaluate; a candidate if better)
@@ -107,6 +108,9 @@ class TrainerSetup:
     generation: int = 0
     primer: list[list[Tick]] = field(default_factory=list)
     """Recent frames a restarted trainer learns from at once (the ones its predecessor had)."""
+    recordings: list[str] = field(default_factory=list)
+    """The player's earlier recordings, oldest first, to learn from as well (read in this
+    process, a slice at a time, so neither the game nor this loop waits for them)."""
 
 
 # -- trainer -> game ------------------------------------------------------------------------
@@ -132,6 +136,8 @@ class TrainerStats:
     samples_per_second: float
     frames_per_second: float
     trainer_version: int
+    recorded_frames: int  # of ``frames_seen``, ticks read from earlier sessions' recordings
+    recordings_read: int  # recordings read so far (of those named in the setup)
     effective_sample_size: float
     phase_split: dict[str, float]
     weights: dict[str, float]
@@ -217,15 +223,19 @@ class TrainerLoop:
         self.generation = setup.generation
         self.pacer = StepPacer(self.trainer.config.steps_per_second, cap_seconds=2.0)
         self.last_eval = self.last_stats = self.last_checkpoint = time.monotonic()
-        self.steps_at_stats, self.frames_at_stats = 0, 0
         self.last_step_end = time.time()
+        self.recordings = [Path(path) for path in setup.recordings]
+        self.recordings_read = 0
+        self.recorded_frames = 0
         primed = sum(self._add(batch) for batch in setup.primer)
         if primed:
             self.log(f"restarted with the {primed} most recent ticks of play")
+        # Rates count from here: a checkpoint's steps were not taken in this report's time.
+        self.steps_at_stats, self.frames_at_stats = self.trainer.steps, self.trainer.frames_seen
 
     def run(self) -> None:
         while True:
-            new_ticks = self.drain_frames()
+            new_ticks = self.drain_frames() + self.read_a_recording()
             if not self.apply_controls():
                 return
             self.train_paced(new_ticks)
@@ -247,6 +257,29 @@ class TrainerLoop:
                     new_ticks += self._add(batch)
         return new_ticks
 
+    def read_a_recording(self) -> int:
+        """Learn from the next of the player's earlier recordings, if any are left: their
+        ticks count as play received, so training keeps its pace. An unreadable one is
+        skipped with a log line."""
+        if not self.recordings or not self.learning:
+            return 0
+        from game.recording import RecordingError, read_recording
+        from game.replay import ticks
+
+        path = self.recordings.pop(0)
+        try:
+            recording = read_recording(path)
+        except RecordingError as exc:
+            self.log(f"skipped a recording that cannot be read: {exc}")
+            return 0
+        added = 0
+        for before, record, events in ticks(recording):
+            self.trainer.add_tick(before, record.left_cmd, [(e.kind, e.side) for e in events])
+            added += 1
+        self.recordings_read += 1
+        self.recorded_frames += added
+        return added
+
     def apply_controls(self) -> bool:
         """Apply every waiting control; False when told to stop."""
         while True:
@@ -265,6 +298,8 @@ class TrainerLoop:
                 case Reset(generation):
                     self.generation = generation
                     self.trainer.reset_mirror()
+                    self.recordings.clear()  # a reset forgets earlier play too
+                    self.recorded_frames = 0
                     self.pacer.reset()
                     if self.checkpoint is not None:
                         self.checkpoint.unlink(missing_ok=True)
@@ -337,6 +372,8 @@ class TrainerLoop:
             samples_per_second=steps * trainer.config.batch_size / elapsed,
             frames_per_second=(trainer.frames_seen - self.frames_at_stats) / elapsed,
             trainer_version=trainer.version,
+            recorded_frames=self.recorded_frames,
+            recordings_read=self.recordings_read,
             effective_sample_size=sampler["effective_sample_size"],
             phase_split=sampler["phase_split"],
             weights=trainer.sampler.weights.to_dict(),

@@ -204,3 +204,53 @@ def test_after_a_restart_the_panel_shows_the_last_figures_marked_as_saved(tmp_pa
     # Figures that are not what they claim to be are not shown.
     files.settings.write_text('{"last_figures": {"agreement": 7, "frames": 1, "made_at": 0}}')
     assert LiveLearner(*make_mirror(), files).hud_stats()["figures_from"] is None
+
+
+def test_play_starts_from_all_of_the_players_earlier_play(tmp_path, caplog):
+    """Memory across sessions: the trainer learns from the profile's recordings (newest
+    first, up to a cap), an unreadable one is skipped with a log line, and the panel says
+    how much earlier play, over how many sessions, it has learned from."""
+    from tests.game.test_recording import record_match
+
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    record_match(recordings / "20261120-100000-000001.mpr", seed=1, ticks=1200)
+    record_match(recordings / "20261120-100500-000002.mpr", seed=2, ticks=900)
+    record_match(recordings / "20261122-180000-000003.mpr", seed=3, ticks=600)  # days later
+    (recordings / "20261122-190000-000004.mpr").write_bytes(b"not a recording" * 100)
+    for path in recordings.iterdir():  # each file was last written when its match ended
+        started = time.mktime(time.strptime(path.name[:15], "%Y%m%d-%H%M%S"))
+        os.utime(path, (started + 60, started + 60))
+    paths, sessions = live.earlier_play(tmp_path)
+    assert [p.name[:15] for p in paths] == [
+        "20261120-100000", "20261120-100500", "20261122-180000", "20261122-190000",
+    ]  # fmt: skip
+    assert sessions[:3] == [0, 0, 1]
+    opponent, gate, learner = _learner(tmp_path)
+    learner.start()
+    try:
+        assert wait_until(
+            lambda: learner.latest is not None and learner.latest.recordings_read == 3, 60
+        )
+        hud = learner.hud_stats()
+        assert hud["recorded_frames"] == 1200 + 900 + 600 == learner.latest.frames_seen
+        assert hud["earlier_sessions"] == 2
+        assert wait_until(lambda: "skipped a recording that cannot be read" in caplog.text, 10)
+    finally:
+        learner.stop()
+
+
+def test_a_restored_mirror_keeps_its_number_and_its_saved_figure(tmp_path):
+    files = MirrorFiles(tmp_path)
+    files.folder.mkdir(parents=True)
+    files.model.write_bytes(_exported_mlp())  # version 1
+    files.settings.write_text(
+        '{"mirrors_met": 6, "mirror_met_version": 1, "last_figures": {"agreement": 0.8, '
+        '"playing_agreement": 0.86, "frames": 100, "made_at": 1, "version": 1}}'
+    )
+    opponent, gate, learner = _learner(tmp_path)
+    learner._load_saved_model()
+    opponent.act(_session_view(Session(opponent, seed=1)))  # the first tick swaps it in
+    hud = learner.hud_stats()
+    assert hud["mirror_number"] == 6 and hud["version"] == 1
+    assert hud["playing_agreement"] == 0.86 and hud["playing_agreement_saved"]

@@ -104,3 +104,16 @@ def test_paced_training_takes_ten_steps_per_second_of_play(tmp_path):
     ticks = loop.drain_frames()
     loop.train_paced(ticks)
     assert ticks == 240 and loop.trainer.steps == 20  # 4 s of play, capped at 2 s' worth
+
+
+def test_rates_do_not_count_the_checkpoints_steps(tmp_path):
+    """After a restart the panel once read 'Practising on 4,253,722 samples/s': the first
+    report divided the checkpoint's steps by half a second."""
+    loop, frames, controls, out = _loop(tmp_path)
+    loop.trainer.steps = 9000
+    loop.save_checkpoint()
+    again, frames, controls, out = _loop(tmp_path)
+    assert again.trainer.steps == 9000
+    again.maybe_report(time.monotonic() + 1)
+    report = out.get_nowait()
+    assert report.stats.steps_per_second == 0 and report.stats.samples_per_second == 0
