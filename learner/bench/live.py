@@ -20,6 +20,7 @@ from pathlib import Path
 from game.engine import Params
 from game.mirror_opponent import MirrorOpponent
 from game.personas import load_persona
+from game.ports import plug_learning
 from game.server import ServerConfig, create_app
 from game.session import Session
 from learner.bench.loop import lateness_summary, machine_description, serve_with_client
@@ -81,9 +82,7 @@ async def play_while_training(
     )
     persona = load_persona(persona_spec, seed=1)
     session = Session(opponent, params=params, seed=1, left_driver=persona)
-    gate.between_ticks = session.wait_for_tick_gap
-    session.frame_sinks.append(learner)
-    learner.start()
+    plug_learning(session, learner)  # as play does: frames in, the gate waits for tick gaps
     seconds = minutes * 60.0
     runner, client = await serve_with_client(create_app(ServerConfig(), session), seconds + 62.0)
     # Measure steady play: from the trainer's first report (its start-up, importing torch,
@@ -94,6 +93,16 @@ async def play_while_training(
     session.lateness.clear()
     opponent.latencies = {"scripted": [], "mirror": []}
     started = time.perf_counter()
+
+    def minute_row(minute: int, stats: dict) -> dict:
+        return {
+            "minute": minute,
+            "agreement": stats.get("agreement"),
+            "approach_agreement": stats.get("approach_agreement"),
+            "untrained_agreement": stats.get("untrained_agreement"),
+            "model_version": mirror.model_version,
+        }
+
     by_minute = []
     next_minute = 1
     while (elapsed := time.perf_counter() - started) < seconds:
@@ -109,28 +118,11 @@ async def play_while_training(
             flush=True,
         )
         if elapsed >= next_minute * 60:
-            by_minute.append(
-                {
-                    "minute": next_minute,
-                    "agreement": stats.get("agreement"),
-                    "approach_agreement": stats.get("approach_agreement"),
-                    "untrained_agreement": stats.get("untrained_agreement"),
-                    "model_version": mirror.model_version,
-                }
-            )
+            by_minute.append(minute_row(next_minute, stats))
             next_minute += 1
     print(file=sys.stderr)
     if next_minute * 60 <= seconds + 1:  # the last minute ends with the loop
-        stats = learner.stats
-        by_minute.append(
-            {
-                "minute": next_minute,
-                "agreement": stats.get("agreement"),
-                "approach_agreement": stats.get("approach_agreement"),
-                "untrained_agreement": stats.get("untrained_agreement"),
-                "model_version": mirror.model_version,
-            }
-        )
+        by_minute.append(minute_row(next_minute, learner.stats))
     lateness = list(session.lateness)
     stats = dict(learner.stats)
     swaps = sorted(learner.swap_latencies)
