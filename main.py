@@ -182,7 +182,8 @@ def add_play_parser(sub) -> None:
         default=None,
         metavar="SPEC",
         help="let a scripted player play your side while you watch the mirror learn it: a "
-        "built-in name (chaser, predictor, lazy, nervous, angler), path/to/file.py:Class or "
+        "built-in name (chaser, predictor, lazy, nervous, angler, keyboard, pointer, "
+        "misjudge), path/to/file.py:Class or "
         "package.module:Class",
     )
     play_.add_argument(

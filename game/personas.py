@@ -3,7 +3,8 @@
 A persona is any class with ``act(self, view) -> float`` (a command in [-1, 1], negative =
 up) and optionally ``reset(self, seed)``, called at the start of every match. It is named
 on the command line as ``path/to/file.py:ClassName``, ``package.module:ClassName`` or, for
-the built-ins, just its name (``chaser``, ``predictor``, ``lazy``, ``nervous``, ``angler``).
+the built-ins, just its name (``chaser``, ``predictor``, ``lazy``, ``nervous``, ``angler``,
+and three modelled on traits of human play: ``keyboard``, ``pointer``, ``misjudge``).
 
 What a persona gets wrong is handled by ``CheckedPersona``: an exception or a NaN stops
 the run with a ``PersonaError`` naming the persona and the tick; a finite value outside
@@ -18,6 +19,7 @@ import logging
 import math
 import random
 import sys
+from collections import deque
 from pathlib import Path
 
 from game.engine import DEFAULT_PARAMS, View
@@ -132,12 +134,114 @@ class Angler:
         return steer(target, view.paddle_y, 15.0, dead_zone=0.005)
 
 
+# -- players modelled on how people play -----------------------------------------------------
+#
+# The five above are styles; the three below each copy one documented trait of human play:
+# a reaction time of 150-250 ms before a visual change moves the hand, keys that are either
+# held or not (so a key state is memory, released only once the paddle is close), a pointer
+# that lags the eye and trembles, and a judgement of where the ball will arrive that is off
+# by a different amount each time. Each draws its own traits from the match's seed.
+
+_PADDLE_SPEED = DEFAULT_PARAMS.paddle_speed / DEFAULT_PARAMS.court_height  # view units per s
+_HOME = 0.5
+
+
+class Keyboard:
+    """Plays with the arrow keys: only up, down or nothing. It acts on what it saw a
+    reaction time ago (150-250 ms, drawn per match), presses a key once the paddle is
+    clearly off target and lets go once it is close, so the key held carries memory; between
+    rallies it walks back to the middle the same way."""
+
+    press_at = 0.06  # view units off target before a key goes down
+    release_at = 0.015  # within this, the key comes up
+
+    def __init__(self) -> None:
+        self.reset(0)
+
+    def reset(self, seed: int) -> None:
+        self.reaction_s = random.Random(seed).uniform(0.15, 0.25)
+        self._seen: deque[View] = deque()
+        self._key = 0
+
+    def act(self, view: View) -> float:
+        self._seen.append(view)
+        delay = max(1, round(self.reaction_s / view.dt))
+        while len(self._seen) > delay + 1:
+            self._seen.popleft()
+        seen = self._seen[0]  # the ball as it was a reaction time ago
+        target = intercept_y(seen) if seen.ball_vx < 0.0 else _HOME
+        error = target - view.paddle_y  # its own paddle it feels where it is now
+        if self._key == 0:
+            if abs(error) > self.press_at:
+                self._key = 1 if error > 0 else -1
+        elif abs(error) < self.release_at or (error > 0) != (self._key > 0):
+            self._key = 0
+        return float(self._key)
+
+
+class Pointer:
+    """Steers with a mouse or a finger: the paddle follows a pointer that trails where the
+    player looks by a smoothing time (90-150 ms, drawn per match) and trembles (an 8-12 Hz
+    hand tremor plus noise), under the paddle's speed limit like the game's pointer input."""
+
+    def __init__(self) -> None:
+        self.reset(0)
+
+    def reset(self, seed: int) -> None:
+        self._rng = random.Random(seed)
+        self.lag_s = self._rng.uniform(0.09, 0.15)
+        self.tremor_hz = self._rng.uniform(8.0, 12.0)
+        self.tremor = self._rng.uniform(0.004, 0.01)  # view units
+        self._phase = self._rng.uniform(0.0, 2.0 * math.pi)
+        self._pointer: float | None = None
+        self._t = 0.0
+
+    def act(self, view: View) -> float:
+        # The eye goes to where the ball will arrive, and follows it loosely while it is away.
+        look = intercept_y(view) if view.ball_vx < 0.0 else 0.5 * (view.ball_y + _HOME)
+        if self._pointer is None:
+            self._pointer = view.paddle_y
+        self._pointer += view.dt / (self.lag_s + view.dt) * (look - self._pointer)
+        self._t += view.dt
+        shake = self.tremor * math.sin(2.0 * math.pi * self.tremor_hz * self._t + self._phase)
+        target = self._pointer + shake + self._rng.gauss(0.0, self.tremor / 3)
+        return clamp((target - view.paddle_y) / (_PADDLE_SPEED * view.dt))
+
+
+class Misjudge:
+    """Goes for where it believes the ball will arrive, and that belief is off by a
+    different amount every time the ball comes (normal, 0.05 of the court's height spread);
+    steers there smoothly, then drifts back to the middle."""
+
+    spread = 0.05
+
+    def __init__(self) -> None:
+        self.reset(0)
+
+    def reset(self, seed: int) -> None:
+        self._rng = random.Random(seed)
+        self._coming = False
+        self.misjudgement = 0.0  # of the approach under way
+
+    def act(self, view: View) -> float:
+        coming = view.ball_vx < 0.0
+        if coming and not self._coming:
+            self.misjudgement = self._rng.gauss(0.0, self.spread)
+        self._coming = coming
+        if coming:
+            return steer(intercept_y(view) + self.misjudgement, view.paddle_y, 12.0, 0.01)
+        return steer(_HOME, view.paddle_y, 5.0, dead_zone=0.03)
+
+
 BUILT_IN = {
     "chaser": Chaser,
     "predictor": Predictor,
     "lazy": Lazy,
     "nervous": Nervous,
     "angler": Angler,
+    "keyboard": Keyboard,
+    "pointer": Pointer,
+    "misjudge": Misjudge,
 }
 
 

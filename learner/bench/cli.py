@@ -17,7 +17,7 @@ from models.contract import ARCHITECTURES  # torch-free, imports nothing
 ROOT = Path(__file__).resolve().parents[2]
 
 # game.personas.BUILT_IN's names, written out: importing game.personas loads numpy.
-PERSONAS = ("chaser", "predictor", "lazy", "nervous", "angler")
+PERSONAS = ("chaser", "predictor", "lazy", "nervous", "angler", "keyboard", "pointer", "misjudge")
 
 # bench relevance
 RELEVANCE_LEVEL = 0.9  # the approach agreement whose arrival time is compared

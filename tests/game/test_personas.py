@@ -4,6 +4,7 @@ name, file or module, and a misbehaving one is stopped or clamped as the README 
 import asyncio
 import logging
 import math
+import statistics
 import sys
 import textwrap
 
@@ -263,3 +264,81 @@ def test_intercept_y_is_where_the_engine_ball_crosses_the_face_line(
 def test_intercept_y_of_a_receding_ball_is_its_height():
     state = new_match(0)._replace(serve_ticks=0, ball_x=0.6, ball_y=0.3, ball_vx=0.9, ball_vy=0.4)
     assert intercept_y(view(state, LEFT)) == pytest.approx(0.3)
+
+
+# -- the personas modelled on human play -------------------------------------------------------
+
+
+def _view(**fields):
+    from game.engine import View
+
+    base = dict(
+        ball_x=0.5, ball_y=0.5, ball_vx=0.6, ball_vy=0.0, paddle_y=0.5, opponent_y=0.5,
+        paddle_half_height=0.1, tick=0, dt=1 / 60,
+    )  # fmt: skip
+    return View(**{**base, **fields})
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_the_keyboard_player_presses_a_reaction_time_after_the_ball_turns(seed):
+    from game.personas import Keyboard
+
+    player = Keyboard()
+    player.reset(seed)
+    assert 0.15 <= player.reaction_s <= 0.25
+    for tick in range(30):  # the ball goes away; the paddle waits in the middle: no key
+        assert player.act(_view(tick=tick, ball_vx=0.6)) == 0.0
+    commands = [
+        player.act(_view(tick=30 + i, ball_vx=-0.6, ball_x=0.6, ball_y=0.5, ball_vy=0.5))
+        for i in range(40)
+    ]  # it turns: arriving low (intercept well below the paddle)
+    first_press = next(i for i, c in enumerate(commands) if c != 0.0)
+    assert first_press / 60 >= player.reaction_s - 1 / 60
+    assert first_press / 60 <= player.reaction_s + 1 / 60
+    assert set(commands) <= {-1.0, 0.0, 1.0} and commands[first_press] == 1.0  # down
+
+
+def test_the_keyboard_player_holds_the_key_until_close():
+    from game.personas import Keyboard
+
+    player = Keyboard()
+    player.reset(0)
+    view = _view(ball_vx=-0.6, ball_x=0.6, ball_vy=0.5)
+    for _ in range(30):
+        player.act(view)
+    assert player.act(view._replace(paddle_y=0.55)) == 1.0
+    # Off target by less than press_at but more than release_at: still held (memory).
+    assert player.act(view._replace(paddle_y=intercept_y(view) - 0.03)) == 1.0
+    assert player.act(view._replace(paddle_y=intercept_y(view) - 0.005)) == 0.0
+
+
+def test_the_pointer_player_trembles_around_a_lagging_target():
+    from game.personas import Pointer
+
+    player = Pointer()
+    player.reset(4)
+    still = _view(ball_vx=-0.6, ball_x=0.6, ball_y=0.5, ball_vy=0.0, paddle_y=0.5)
+    commands = [player.act(still) for _ in range(120)]  # on target: only the tremor moves it
+    assert all(-1.0 <= c <= 1.0 for c in commands)
+    assert max(abs(c) for c in commands) > 0.05 and len({round(c, 6) for c in commands}) > 60
+    player.reset(4)
+    player.act(still)
+    for _ in range(3):  # the eye jumps to a new arrival point; the pointer trails it
+        player.act(still._replace(ball_y=0.9))
+    assert 0.5 < player._pointer < 0.75
+
+
+def test_the_misjudging_player_is_off_by_one_amount_per_approach():
+    from game.personas import Misjudge
+
+    player = Misjudge()
+    player.reset(9)
+    errors = []
+    for _ in range(20):
+        for tick in range(10):
+            player.act(_view(ball_vx=-0.6, tick=tick))
+            if tick == 0:
+                errors.append(player.misjudgement)
+            assert player.misjudgement == errors[-1]  # fixed while the ball comes
+        player.act(_view(ball_vx=0.6))
+    assert len(set(errors)) == 20 and 0.02 < statistics.pstdev(errors) < 0.1
