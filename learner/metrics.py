@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from game.engine import DEFAULT_PARAMS, LEFT, Params, view
+from game.engine import DEFAULT_PARAMS, LEFT, Params, clamp_command, view
 from game.mirror_opponent import Model, agreeing, agreement, commands_from_logits
 from game.opponent import Opponent, ScriptedOpponent
 from game.session import Session, SimClock
@@ -40,11 +40,33 @@ __all__ = [  # agreement is game.mirror_opponent's (the gate scores candidates w
 REACTION_THRESHOLD = 0.2  # a command change this large counts as reacting
 
 
+TWIN_SEED_OFFSET = 7919  # the twin's noise seed, apart from the persona's
+
+
 @dataclass
 class HeldOut:
     obs: np.ndarray  # (N, HISTORY, F) what the player saw
     commands: np.ndarray  # (N,) what the player did
     approach: np.ndarray  # (N,) bool: the ball was coming toward the player
+    twin_commands: np.ndarray | None = None  # (N,) what its twin did on the same views
+
+
+class Twinned:
+    """Plays ``persona`` and asks ``twin`` (the same persona, reset with another noise seed)
+    what it would do on the very same views: how often a player with noise agrees with
+    itself, the reference a clone of it is judged against (1.0 for a deterministic one)."""
+
+    def __init__(self, persona: Opponent, twin: Opponent) -> None:
+        self.persona, self.twin = persona, twin
+        self.twin_commands: list[float] = []
+
+    def reset(self, seed: int) -> None:
+        self.persona.reset(seed)
+        self.twin.reset(seed + TWIN_SEED_OFFSET)
+
+    def act(self, view) -> float:
+        self.twin_commands.append(clamp_command(float(self.twin.act(view))))
+        return self.persona.act(view)
 
 
 class Watcher:
@@ -75,15 +97,30 @@ def held_out_play(
     seed: int,
     opponent: Opponent | None = None,
     params: Params = DEFAULT_PARAMS,
+    twin: Opponent | None = None,
 ) -> HeldOut:
-    """The persona plays ``seconds`` against ``opponent`` (scripted by default)."""
+    """The persona plays ``seconds`` against ``opponent`` (scripted by default); with
+    ``twin`` (another instance of it), the twin's commands on the same views are kept too."""
+    driver = Twinned(persona, twin) if twin is not None else persona
     session = Session(
-        opponent or ScriptedOpponent(), params=params, seed=seed, left_driver=persona, strict=True
+        opponent or ScriptedOpponent(), params=params, seed=seed, left_driver=driver, strict=True
     )
     watcher = Watcher(params)
     session.frame_sinks.append(watcher)
     _play(session, seconds, seed)
-    return watcher.held_out()
+    heldout = watcher.held_out()
+    if twin is not None:
+        heldout.twin_commands = np.asarray(driver.twin_commands, dtype=np.float32)
+    return heldout
+
+
+def twin_agreement(heldout: HeldOut) -> tuple[float, float]:
+    """(agreement, approach agreement) of the persona's twin with the persona."""
+    twin, approach = heldout.twin_commands, heldout.approach
+    return (
+        agreement(twin, heldout.commands),
+        agreement(twin[approach], heldout.commands[approach]),
+    )
 
 
 def _play(session: Session, seconds: float, seed: int) -> None:

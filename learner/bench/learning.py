@@ -15,7 +15,13 @@ import numpy as np
 
 from game.personas import BUILT_IN, PersonaError, load_persona
 from learner.config import TrainerConfig
-from learner.metrics import agreement_on, compare_styles, held_out_play, style
+from learner.metrics import (
+    agreement_on,
+    compare_styles,
+    held_out_play,
+    style,
+    twin_agreement,
+)
 from learner.mirror import fixed_mirror
 from learner.sampler import RelevanceWeights
 
@@ -97,6 +103,8 @@ def fidelity(spec: str, model: str, sampler: str, minutes: float, seed: int) -> 
         "speed_vs_real_time": None,
         "agreement": None,
         "approach_agreement": None,
+        "twin_agreement": None,  # the persona with itself under another noise seed
+        "twin_approach_agreement": None,
         "curve": [
             {k: p[k] for k in ("minutes", "agreement", "approach_agreement")} for p in run.curve
         ],
@@ -111,8 +119,12 @@ def fidelity(spec: str, model: str, sampler: str, minutes: float, seed: int) -> 
             HELD_OUT_SECONDS,
             seed + 1000,
             opponent=fixed_mirror(run.model),
+            twin=load_persona(spec, seed + 1000),
         )
         result["agreement"], result["approach_agreement"] = agreement_on(run.model, heldout)
+        result["twin_agreement"], result["twin_approach_agreement"] = (
+            round(value, 6) for value in twin_agreement(heldout)
+        )
         persona_style = style(load_persona(spec, seed + 2000), STYLE_SECONDS, seed + 2000)
         clone_style = style(fixed_mirror(run.model), STYLE_SECONDS, seed + 2000)
         result["style"] = compare_styles(persona_style, clone_style)
@@ -131,6 +143,12 @@ def print_fidelity(result: dict) -> None:
         f"  held-out agreement {result['agreement']}, while the ball approaches "
         f"{result['approach_agreement']}"
     )
+    if result.get("twin_agreement") is not None:
+        print(
+            f"  its twin (the persona under another noise seed, same history): "
+            f"{result['twin_agreement']}, while the ball approaches "
+            f"{result['twin_approach_agreement']}"
+        )
     print(f"  minutes to agreement: {result['minutes_to']}")
     for name, figures in (result["style"] or {}).items():
         print(

@@ -114,3 +114,18 @@ def test_a_loaded_persona_that_raises_is_named_in_the_error(tmp_path):
     assert repr(spec) in str(error.value)
     assert "tick 90" in str(error.value)
     assert "the persona gave up" in str(error.value)
+
+
+def test_twin_agreement_is_one_for_a_deterministic_persona_and_less_with_noise():
+    """The reference a clone of a noisy player is judged against: the player's twin (the
+    same persona under another noise seed) on the very same views."""
+    from game.personas import load_persona
+    from learner.metrics import held_out_play, twin_agreement
+
+    for spec, expect_one in (("predictor", True), ("misjudge", False)):
+        heldout = held_out_play(
+            load_persona(spec, 3), 30, seed=3, twin=load_persona(spec, 3)
+        )  # fmt: skip
+        assert len(heldout.twin_commands) == len(heldout.commands) == 30 * 60
+        overall, approach = twin_agreement(heldout)
+        assert (overall == 1.0 and approach == 1.0) if expect_one else approach < 0.9
