@@ -131,3 +131,22 @@ def test_the_replay_viewer_answers_the_host_it_was_given(tmp_path, monkeypatch):
 
     named, foreign = asyncio.run(statuses("pong.example:8001", "evil.example:8001"))
     assert named == 200 and foreign != 200
+
+
+def test_every_option_of_every_command_has_help():
+    import argparse
+
+    import main
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}")
+            elif not action.help and not isinstance(action, argparse._HelpAction):
+                missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(main.build_parser(), "main.py")
+    assert not missing, missing
