@@ -56,6 +56,7 @@ const mirrorPong = {
   hello: null,
   drawn: null,        // the interpolated positions last drawn (ball, left_y, right_y)
   learning: null,     // the latest frame.learning (the learner's report), null until one
+  chartLabels: () => learningPanel.chartLabels(),   // the chart's mark labels as last drawn
   handlers,
   on(type, fn) { handlers[type] = fn; },
   send,
@@ -191,6 +192,7 @@ function setStatus(kind) {
   el.status.textContent = text;
   el.status.className = kind === "reconnecting" ? "disconnected" : kind;
   document.body.classList.toggle("offline", kind !== "connected");
+  learningPanel.onConnection(kind === "connected");   // dimmed, "from before", while lost
   updateOverlay();
   updatePauseButton();
 }
@@ -296,7 +298,7 @@ function flashLevel(since, now) {
 function opponentText(opponent) {
   if (!opponent) return "Opponent: —";
   if (opponent.label === "scripted") return "Opponent: scripted (not learning yet)";
-  const number = learningPanel.mirrorNumber(opponent);   // as the player met them
+  const number = learningPanel.mirrorNumber(opponent);   // the server's: over all sessions
   return `Opponent: ${opponent.label}${number ? ` v${number}` : ""}`;
 }
 

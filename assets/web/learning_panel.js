@@ -11,14 +11,18 @@
  * A value the player just changed wins over the server's echo for a moment (PENDING_MS), so
  * a report already in flight does not snap a control back.
  *
- * Mirrors are numbered as the player meets them (v1, v2, … since the page opened, the one
- * already playing first): the learner numbers every try, turned-down ones included, so its
- * own numbers skip; the version's tooltip gives both.
+ * Whether a mirror plays at all is read from each frame's opponent (sent every tick), never
+ * from a report, which may be older. Mirrors carry the number the server gives them
+ * (report.mirror_number: the mirrors this player has met over all sessions, kept across
+ * restarts) in the panel, the HUD and the chart; the learner's own version numbers every
+ * try, turned-down ones included, so they skip; the version's tooltip gives both.
+ * While the page has lost the server the panel is dimmed and says its figures are from
+ * before (onConnection).
  *
  * What lives here, top to bottom: the panel's constants and slider specs, startLearningPanel
- * (the one entry: app.js gives it the socket and the input it needs and feeds it "hello" and
- * "frame"), the mirrors' numbers, the status, the controls, the sliders, the buttons, the
- * chart and the panel's clock.
+ * (the one entry: app.js gives it the socket and the input it needs and feeds it "hello",
+ * "frame" and the connection's changes), the mirrors' numbers, the status, the controls,
+ * the sliders, the buttons, the chart and the panel's clock.
  */
 
 import { $, PALETTE, clock, percent, setText, withAlpha } from "./shared.js";
@@ -29,6 +33,8 @@ const CHART_WINDOW_S = 600;        // the chart keeps the last 10 minutes
 const CHART_HEIGHT = 160;          // css px, axes included (the legend comes below)
 const PENDING_MS = 2000;
 const SLIDER_SEND_EVERY_MS = 300;  // while dragging, at most this often
+const FRAMES_PER_MINUTE = 60 * 60; // the game ticks (and the learner reads) 60 frames a second
+const LABEL_GAP_PX = 3;            // css px between a chart mark and its label, and between labels
 
 const MODEL_NAMES = {
   mlp: "Simple (MLP)",
@@ -62,6 +68,7 @@ const PHASE_WEIGHTS = ["approach", "recede", "serve"];
 
 const panel = {
   root: $("learning"),
+  offline: $("learn-offline"),
   waiting: $("learn-waiting"),
   off: $("learning-off"),
   live: $("learn-live"),
@@ -101,8 +108,10 @@ const learn = {
   pendingWeights: {},    // name -> { value, until }
   weights: null,         // the server's weights, as last reported
   opponent: null,        // frame.opponent of the latest frame
-  saved: null,           // { version, agreement, age, at }: the last session's figures, while
-                         // the mirror they describe plays (see playingFigure)
+  plays: false,          // whether a mirror played in the latest frame
+  mirror: null,          // { version, number }: the learner's version -> the player's number
+  savedAge: null,        // { version, age, at }: how old the restored mirror's saved figure is
+  connected: false,
 };
 
 /** What the page lends the panel; set once by startLearningPanel. */
@@ -119,35 +128,51 @@ const pendingFresh = (p) => p && performance.now() < p.until;
  *   isConnected()     whether the socket is open now (the controls are disabled when not)
  *   onReport(report)  each learner report, as it comes (the page shows it to the tests)
  *   releaseInput()    lets go of held keys and the pointer (a dialog takes the keyboard)
+ * What it gives back: onHello(), onFrame(frame), onConnection(connected) (each time the
+ * socket opens or is lost), mirrorNumber(opponent) for the HUD, and chartLabels() (the
+ * chart's mark labels as last drawn, for the tests).
  */
 export function startLearningPanel({ send, isConnected, onReport, releaseInput }) {
   page = { send, isConnected, onReport, releaseInput };
   wireButtons();
   setInterval(checkLearner, 1000);
   buildSliders();
-  return { onHello, onFrame, mirrorNumber };
+  return { onHello, onFrame, onConnection, mirrorNumber, chartLabels: () => chart.drawn };
 }
 
 function onHello() {
   learn.framesSince = 0;
+  learn.mirror = null;   // a new connection may be a restarted server: wait for its number
   panel.root.hidden = false;
 }
 
 function onFrame(frame) {
   if (!learn.framesSince) learn.framesSince = performance.now();
   learn.opponent = frame.opponent;
-  countMirror(frame.opponent);
+  followMirror(frame.opponent);
   if (frame.learning) onLearningReport(frame.learning);
+  const plays = mirrorPlays(frame.opponent);
+  if (plays !== learn.plays) {
+    // A mirror came or went between reports: say so on this frame, not the next report.
+    learn.plays = plays;
+    showPanelParts();
+    if (learn.last) renderStatus(learn.last);
+  }
   renderVersion(frame);
+}
+
+/** The socket opened (true) or was lost (false): while lost, the panel is dimmed and says
+ * that what it shows is from before. */
+function onConnection(connected) {
+  learn.connected = connected;
+  showPanelParts();
+  if (learn.last) renderControls(learn.last);   // disables the controls while lost
 }
 
 /** The panel's clock: no learner, or a learner gone quiet. */
 function checkLearner() {
   const now = performance.now();
-  if (!page.isConnected()) {
-    if (learn.last) renderControls(learn.last);   // disables the controls
-    return;
-  }
+  if (!page.isConnected()) return;   // onConnection has said so
   if (!learn.last && !learn.off && learn.framesSince && now - learn.framesSince > NO_LEARNER_AFTER_MS) {
     learn.off = true;
     showPanelParts();
@@ -157,25 +182,33 @@ function checkLearner() {
 
 // ---- the mirrors' numbers ------------------------------------------------------------------
 
-/** The learner's version -> the number the player sees (1, 2, … in the order met). */
-const mirrorNumbers = new Map();
-
 /** Whether a mirror (not the scripted stand-in) plays the opponent's side. */
 export function mirrorPlays(opponent) {
   return !!opponent && opponent.version > 0 && opponent.label !== "scripted";
 }
 
-function countMirror(opponent) {
-  if (mirrorPlays(opponent)) {
-    if (!mirrorNumbers.has(opponent.version)) mirrorNumbers.set(opponent.version, mirrorNumbers.size + 1);
-  } else if (opponent && opponent.version === 0 && mirrorNumbers.size) {
-    mirrorNumbers.clear();   // the mirror was reset: the next one is the first again
+/** Each frame: a mirror the page has no number for yet, after one it has, is the next one.
+ * The server counts exactly so (every new version that takes over is one more mirror met),
+ * and its next report, at most half a second later, confirms or corrects it. */
+function followMirror(opponent) {
+  const known = learn.mirror;
+  if (known && mirrorPlays(opponent) && opponent.version !== known.version) {
+    learn.mirror = { version: opponent.version, number: known.number + 1 };
   }
 }
 
-/** The number the player sees for the opponent's mirror, or null when no mirror plays. */
+/** Each report: the server's number for the mirror playing now. */
+function noteMirrorNumber(r, opponent) {
+  if (mirrorPlays(opponent) && r.version === opponent.version && r.mirror_number > 0) {
+    learn.mirror = { version: opponent.version, number: r.mirror_number };
+  }
+}
+
+/** The number the player sees for the opponent's mirror, or null when no mirror plays (or
+ * none has been reported on this connection yet). */
 function mirrorNumber(opponent) {
-  return mirrorPlays(opponent) ? mirrorNumbers.get(opponent.version) ?? null : null;
+  const known = learn.mirror;
+  return mirrorPlays(opponent) && known && known.version === opponent.version ? known.number : null;
 }
 
 // ---- status ------------------------------------------------------------------------------
@@ -184,11 +217,30 @@ function formatCount(n) {
   return Math.round(n).toLocaleString("en-US");
 }
 
-function formatMinutes(frames) {
-  const minutes = frames / 60 / 60;
-  if (minutes === 0) return "0";
-  if (minutes < 0.1) return "0.1";
-  return minutes < 10 ? minutes.toFixed(1) : String(Math.round(minutes));
+/** A stretch of play as a player says it: "less than a minute", "23 min", "1 h 5 min". */
+export function formatPlayTime(frames) {
+  const minutes = Math.round(frames / FRAMES_PER_MINUTE);
+  if (frames < FRAMES_PER_MINUTE || minutes < 1) return "less than a minute";
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60), rest = minutes % 60;
+  return rest ? `${hours} h ${rest} min` : `${hours} h`;
+}
+
+/** How much of the player's play the mirror learned from, and from when: ``frames`` counts
+ * this session's play and the earlier recordings the trainer read when play started. */
+function learnedFrom(r) {
+  const frames = r.frames || 0;
+  const sessions = r.earlier_sessions || 0;
+  if (frames <= 0) return { text: "Nothing of your play learned yet", title: "" };
+  const when = r.figures_from === "saved"
+    ? "by the end of your last session"
+    : sessions ? `(this session and ${sessions} before)` : "(this session)";
+  const recorded = Math.min(frames, r.recorded_frames || 0);
+  const title = `${formatCount(frames)} frames at 60 a second` + (recorded && r.figures_from !== "saved"
+    ? `; ${formatCount(recorded)} of them from your recordings of ${sessions} earlier ` +
+      `session${sessions === 1 ? "" : "s"}, read when this one started`
+    : "");
+  return { text: `Learned from ${formatPlayTime(frames)} of your play ${when}`, title };
 }
 
 function onLearningReport(report) {
@@ -196,6 +248,7 @@ function onLearningReport(report) {
   page.onReport(report);
   learn.seenAt = performance.now();
   learn.off = false;
+  noteMirrorNumber(report, learn.opponent);
   showPanelParts();
   renderStatus(report);
   renderControls(report);
@@ -210,6 +263,8 @@ function showPanelParts() {
   // The chart waits for a mirror: before one plays, its figures would read as the opponent's.
   panel.chartBox.hidden = !have || !mirrorPlays(learn.opponent);
   panel.controls.hidden = !have;
+  panel.offline.hidden = !have || learn.connected;
+  panel.root.classList.toggle("stale", !panel.offline.hidden);
   if (!panel.chartBox.hidden) chart.ensure();
 }
 
@@ -225,32 +280,29 @@ function formatAgo(seconds) {
 const isFraction = (x) => typeof x === "number" && isFinite(x);
 
 /**
- * How much like the player the mirror playing now is, and where that figure comes from:
- *   "checked"   measured when it passed its checks in this session (playing_agreement)
- *   "saved"     a mirror brought back from the last session, which this session has not
- *               measured: that session's last figure, until this one has its own
- *   "training"  neither known (the page opened after the saved figures gave way): the
- *               learner's latest figure, which started from that same mirror
- * Null while no mirror plays: the scripted stand-in has no such figure.
+ * How much like the player the mirror playing now was when it passed its checks
+ * (playing_agreement), and whether that figure is the one saved with a mirror brought back
+ * from the last session (playing_agreement_saved, until a mirror measured in this session
+ * plays) and how old it is, when known. Null while no mirror plays: the scripted stand-in
+ * has no such figure.
  */
 function playingFigure(r, opponent) {
-  if (!mirrorPlays(opponent)) return null;
-  if (isFraction(r.playing_agreement)) return { value: r.playing_agreement, from: "checked" };
-  const saved = learn.saved;
-  if (saved && saved.version === opponent.version) {
-    const age = saved.age + (performance.now() - saved.at) / 1000;
-    return { value: saved.agreement, from: "saved", age };
-  }
-  return isFraction(r.agreement) ? { value: r.agreement, from: "training" } : null;
+  if (!mirrorPlays(opponent) || !isFraction(r.playing_agreement)) return null;
+  const saved = r.playing_agreement_saved === true;
+  const known = learn.savedAge;
+  const age = saved && known && known.version === opponent.version
+    ? known.age + (performance.now() - known.at) / 1000
+    : null;
+  return { value: r.playing_agreement, saved, age };
 }
 
-/** Remembers the last session's figures while the mirror they describe plays. */
-function noteSavedFigures(r) {
-  const opponent = learn.opponent;
-  if (r.figures_from === "saved" && isFraction(r.agreement) && mirrorPlays(opponent)) {
-    learn.saved = { version: opponent.version, agreement: r.agreement, age: r.stats_age || 0, at: performance.now() };
-  } else if (learn.saved && !(mirrorPlays(opponent) && opponent.version === learn.saved.version)) {
-    learn.saved = null;
+/** The saved figure's age is told only while the learner has no figures of this session
+ * (stats_age is then the saved ones' age), so it is kept for as long as that mirror plays. */
+function noteSavedAge(r, opponent) {
+  if (!r.playing_agreement_saved || !mirrorPlays(opponent)) {
+    learn.savedAge = null;
+  } else if (r.figures_from === "saved" && typeof r.stats_age === "number") {
+    learn.savedAge = { version: opponent.version, age: r.stats_age, at: performance.now() };
   }
 }
 
@@ -263,16 +315,15 @@ export function plainRejection(reason) {
 }
 
 function renderStatus(r) {
-  noteSavedFigures(r);
-  const opponent = learn.opponent;
+  const opponent = learn.opponent;   // the latest frame's: a report's version may be older
+  noteSavedAge(r, opponent);
   const plays = mirrorPlays(opponent);
   panel.noMirror.hidden = plays;
   panel.mirrorFigures.hidden = !plays;
   const figure = playingFigure(r, opponent);
   setText(panel.agreement, figure ? percent(figure.value) : "—");
-  const note = figure && figure.from === "saved"
-    ? `(from your last session${formatAgo(figure.age) ? `, ${formatAgo(figure.age)}` : ""})`
-    : "";
+  const ago = figure ? formatAgo(figure.age) : "";
+  const note = figure && figure.saved ? `(from your last session${ago ? `, ${ago}` : ""})` : "";
   setText(panel.figuresNote, note);
   panel.figuresNote.hidden = !note;
   // The next mirror's figures, only while they are this session's and a mirror plays to
@@ -289,16 +340,17 @@ function renderStatus(r) {
   setText(panel.state, stopped ? "stopped" : learning ? "on" : "off");
   panel.state.className = learning && !stopped ? "on" : "off";
   setText(panel.kind, MODEL_NAMES[r.architecture] || r.architecture || "—");
-  const frames = r.frames || 0;
-  setText(panel.frames,
-    `Learned from ${formatCount(frames)} frame${frames === 1 ? "" : "s"} (≈ ${formatMinutes(frames)} min of your play)`);
+  const learned = learnedFrom(r);
+  setText(panel.frames, learned.text);
+  if (panel.frames.title !== learned.title) panel.frames.title = learned.title;
 
   const rate = r.samples_per_second;
   setText(panel.samples, typeof rate === "number" && rate > 0
     ? `Practising on ${formatCount(rate)} samples/s`
     : learning ? "Practising: waiting for more of your play" : "Practising: paused");
 
-  const rejected = r.rejected || 0;
+  // A refusal is news only until a newer mirror is taken (the server then sends null).
+  const rejected = r.last_rejection ? r.rejected || 0 : 0;
   panel.rejections.hidden = rejected === 0;
   if (rejected) {
     setText(panel.rejections,
@@ -335,10 +387,12 @@ function learnerHealth(r) {
 function renderVersion(frame) {
   const opponent = frame.opponent;
   const number = mirrorNumber(opponent);
-  setText(panel.version, number ? `v${number}` : "not ready yet — still learning your moves");
+  // A mirror plays whose number the server has not told this connection yet: a moment.
+  const waiting = mirrorPlays(opponent) ? "—" : "not ready yet — still learning your moves";
+  setText(panel.version, number ? `v${number}` : waiting);
   panel.version.className = number ? "ready" : "";
   const title = number
-    ? `The ${ordinal(number)} mirror you have played since opening this page. The learner ` +
+    ? `The ${ordinal(number)} mirror you have met, over all your sessions. The learner ` +
       `numbers every try (this one is its no. ${opponent.version}) and turns down those ` +
       "that are not more like you, so its own numbers skip."
     : "";
@@ -535,15 +589,19 @@ function wireButtons() {
 /*
  * Two lines, both "% like you": the mirror the player is playing (solid; the headline's
  * figure) and the next one while it practises (dashed; it may dip after a change of model
- * while the solid line, the opponent, stays). A vertical line marks each new mirror ("v3")
- * and each change of model kind. Points are added only while a mirror plays.
+ * while the solid line, the opponent, stays). A vertical line marks each new mirror ("v3",
+ * its mirror_number) and each change of model kind. Points are added only while a mirror
+ * plays. Each solid step is the new mirror's own figure, measured on the moments of play
+ * newest when it took over, so a step may go down even though it beat the one before on
+ * the same moments.
  */
 const chart = {
   plot: null,
   failed: false,
   data: [[], [], []],   // seconds since the page opened, playing mirror %, practising %
   marks: [],            // { x, label }: a new mirror or a new model kind
-  lastVersion: null,
+  drawn: [],            // { label, left, right } in css px: the labels last drawn
+  lastNumber: null,
   lastArchitecture: null,
 
   ensure() {
@@ -579,18 +637,21 @@ const chart = {
     new ResizeObserver(() => this.fit()).observe(panel.chart);
   },
 
-  /** A dotted vertical line for each mark in view, labelled at the top; where labels would
-   * overlap (mirrors coming in quick succession), the newer one's label is the one shown. */
+  /** A dotted vertical line for each mark in view, labelled at the top. Labels are placed
+   * newest first, leftwards: one that would come closer than its own width (and a gap) to
+   * the label drawn before it is skipped, so mirrors coming in quick succession show the
+   * newest one's number, never a jumble. */
   drawMarks(u) {
     const { ctx, bbox } = u;
     const dpr = window.devicePixelRatio || 1;
-    const gap = 3 * dpr;
+    const gap = LABEL_GAP_PX * dpr;
+    this.drawn = [];
     ctx.save();
     ctx.font = `${Math.round(10 * dpr)}px system-ui, sans-serif`;
     ctx.textBaseline = "top";
     ctx.setLineDash([2 * dpr, 3 * dpr]);
     ctx.lineWidth = dpr;
-    let freeUntil = Infinity;   // labels are placed newest first, leftwards
+    let freeUntil = Infinity;   // the left edge of the label drawn last (to the right)
     for (const mark of [...this.marks].reverse()) {
       const x = Math.round(u.valToPos(mark.x, "x", true));
       if (x < bbox.left || x > bbox.left + bbox.width) continue;
@@ -607,6 +668,7 @@ const chart = {
       ctx.textAlign = "left";
       ctx.fillText(mark.label, start, bbox.top + 2 * dpr);
       freeUntil = start;
+      this.drawn.unshift({ label: mark.label, left: start / dpr, right: (start + width) / dpr });
     }
     ctx.restore();
   },
@@ -621,13 +683,15 @@ const chart = {
     if (!mirrorPlays(opponent)) return;
     const now = performance.now() / 1000;   // seconds since the page was opened
     const [xs, playing, practising] = this.data;
-    if (this.lastVersion !== null && opponent.version !== this.lastVersion) {
-      this.marks.push({ x: now, label: `v${mirrorNumber(opponent)}` });
+    // A mirror restored after a restart keeps its number, so it is no new mark.
+    const number = mirrorNumber(opponent);
+    if (number !== null && this.lastNumber !== null && number !== this.lastNumber) {
+      this.marks.push({ x: now, label: `v${number}` });
     }
     if (this.lastArchitecture !== null && r.architecture !== this.lastArchitecture) {
       this.marks.push({ x: now, label: MODEL_SHORT_NAMES[r.architecture] || String(r.architecture) });
     }
-    this.lastVersion = opponent.version;
+    if (number !== null) this.lastNumber = number;
     this.lastArchitecture = r.architecture;
     const figure = playingFigure(r, opponent);
     xs.push(now);
@@ -643,7 +707,7 @@ const chart = {
   clear() {
     for (const column of this.data) column.length = 0;
     this.marks = [];
-    this.lastVersion = this.lastArchitecture = null;
+    this.lastNumber = this.lastArchitecture = null;
     if (this.plot) this.plot.setData(this.data);
   },
 };
