@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import multiprocessing as mp
 import os
 import queue
@@ -151,6 +152,7 @@ class LiveLearner:
             log.warning("ignoring saved sampler weights (%s); using defaults", exc)
             self.weights = RelevanceWeights()
         self._saved_figures = _saved_figures(settings.get("last_figures"))
+        self._created_at = time.time()  # recordings started since are this session's own
         self._styles = _match_styles(params)
         self.match_card: dict | None = None  # the last finished match, you vs your mirror
         self._memory: list[Path] = []  # earlier recordings the trainer learns from, oldest first
@@ -192,7 +194,9 @@ class LiveLearner:
             self.gate.between_ticks = wait_for_tick_gap
         self._load_saved_model()
         if self.files is not None:
-            self._memory, self._memory_sessions = earlier_play(self.files.folder.parent)
+            self._memory, self._memory_sessions = earlier_play(
+                self.files.folder.parent, before=self._created_at
+            )
         self._spawn(primer=[])
         self._supervisor = threading.Thread(
             target=self._supervise, name="learner-supervisor", daemon=True
@@ -592,10 +596,12 @@ def _count(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
-def earlier_play(profile_folder: Path) -> tuple[list[Path], list[int]]:
-    """The player's recordings the trainer learns from when play starts: the newest first
-    up to MEMORY_MINUTES of play, returned oldest first (the order they were played), and
-    the play session each belongs to (recordings less than SESSION_GAP apart share one)."""
+def earlier_play(profile_folder: Path, before: float = math.inf) -> tuple[list[Path], list[int]]:
+    """The player's recordings the trainer learns from when play starts: those started
+    ``before`` (this session's own come as live frames), the newest first up to
+    MEMORY_MINUTES of play, returned oldest first (the order they were played), and the play
+    session each belongs to (recordings less than SESSION_GAP apart share one). A match
+    resumed from an earlier session started then, so it counts as earlier play."""
     from game.profiles import recordings_in
     from game.recording import RECORD
 
@@ -607,9 +613,10 @@ def earlier_play(profile_folder: Path) -> tuple[list[Path], list[int]]:
         except OSError:
             continue
         ticks = info.st_size // RECORD.size  # the header is small next to the records
-        if ticks == 0:
+        started = _started(path, info.st_mtime)
+        if ticks == 0 or started >= before - 1.0:  # names carry whole seconds
             continue
-        chosen.append((path, _started(path, info.st_mtime), info.st_mtime))
+        chosen.append((path, started, info.st_mtime))
         budget -= ticks
         if budget <= 0:
             break

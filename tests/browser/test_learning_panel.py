@@ -49,10 +49,8 @@ def test_learning_panel_shows_progress_and_controls_the_learner(server_factory, 
     assert PERCENT.match(page.inner_text("#agreement"))
     assert int(page.inner_text("#model-version").lstrip("v")) >= 1
     assert page.inner_text("#learning-state") == "on"
-    # ("and 1 before": the learner, started after this session's first recording began,
-    # counts that recording as an earlier session's.)
-    assert re.fullmatch(
-        r"Learned from (less than a minute|\d+ min) of your play \(this session( and 1 before)?\)",
+    assert re.fullmatch(  # a first session: nothing from before
+        r"Learned from (less than a minute|\d+ min) of your play \(this session\)",
         page.inner_text("#frames-learned"),
     )
     assert "Opponent: mirror v" in page.inner_text("#opponent")

@@ -254,3 +254,15 @@ def test_a_restored_mirror_keeps_its_number_and_its_saved_figure(tmp_path):
     hud = learner.hud_stats()
     assert hud["mirror_number"] == 6 and hud["version"] == 1
     assert hud["playing_agreement"] == 0.86 and hud["playing_agreement_saved"]
+
+
+def test_this_sessions_own_recording_is_not_earlier_play(tmp_path):
+    from tests.game.test_recording import record_match
+
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    record_match(recordings / "20261120-100000-000001.mpr", seed=1, ticks=600)
+    now = time.strftime("%Y%m%d-%H%M%S")
+    record_match(recordings / f"{now}-000002.mpr", seed=2, ticks=60)  # begun just now
+    paths, sessions = live.earlier_play(tmp_path, before=time.time())
+    assert [p.name for p in paths] == ["20261120-100000-000001.mpr"] and sessions == [0]
