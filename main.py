@@ -105,9 +105,19 @@ def _profile_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--player", default="player", help="profile name (default: %(default)s)")
 
 
-def _sources(parser: argparse.ArgumentParser, help: str) -> None:
+def _sources(parser: argparse.ArgumentParser, help: str, required: bool = True) -> None:
+    """``--from PATH...``; when not required, the player's own recordings are the default."""
+    if not required:
+        help += " (default: the recordings of --player's profile)"
     parser.add_argument(
-        "--from", dest="sources", type=Path, nargs="+", required=True, metavar="PATH", help=help
+        "--from",
+        dest="sources",
+        type=Path,
+        nargs="+",
+        required=required,
+        default=None,
+        metavar="PATH",
+        help=help,
     )
 
 
@@ -267,16 +277,7 @@ def add_train_parser(sub) -> None:
         "names others) and write it as ONNX (with the standard metadata) that play, replay "
         "and the benchmarks load. Ctrl-C stops early and keeps the best model so far.",
     )
-    train.add_argument(
-        "--from",
-        dest="sources",
-        type=Path,
-        nargs="+",
-        default=None,
-        metavar="PATH",
-        help="recordings (.mpr files or folders holding them) "
-        "(default: the recordings of --player's profile)",
-    )
+    _sources(train, "recordings (.mpr files or folders holding them)", required=False)
     _profile_options(train)
     _model(train)
     train.add_argument(
@@ -310,16 +311,7 @@ def add_tune_parser(sub) -> None:
         "Several machines can join one study with --storage postgresql://... and the same "
         "--study name (needs: pip install -r requirements-extras.txt).",
     )
-    tune.add_argument(
-        "--from",
-        dest="sources",
-        type=Path,
-        nargs="+",
-        default=None,
-        metavar="PATH",
-        help="recordings (.mpr files or folders holding them) "
-        "(default: the recordings of --player's profile)",
-    )
+    _sources(tune, "recordings (.mpr files or folders holding them)", required=False)
     tune.add_argument("--trials", type=int, default=20, help="trials to run (default: 20)")
     tune.add_argument(
         "--storage",

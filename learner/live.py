@@ -325,8 +325,6 @@ class LiveLearner:
             self._send(SetWeights(weights.to_dict()))
         self.save_settings()
 
-    handle = handle_control  # the name the benches and older callers use
-
     def _send(self, control: Control) -> None:
         """Controls go to the running trainer; a restarted one gets them in its setup."""
         if self.state == "live":
@@ -408,8 +406,6 @@ class LiveLearner:
             "trainer_alive": bool(self._process and self._process.is_alive()),
             "match_card": self.match_card,
         }
-
-    hud = hud_stats
 
     def _figures_to_save(self) -> dict | None:
         latest = self.latest
