@@ -58,10 +58,10 @@ FRAMES_PER_BATCH = 15  # a quarter second of play per message to the trainer
 PRIME_TICKS = 3 * 60 * 60  # the last 3 minutes of play, kept for a restarted trainer
 QUIET_AFTER = 10.0  # seconds without a report from a live trainer: the HUD says "quiet"
 # (a first export on a busy two-core machine can hold the trainer for several seconds)
-RESTART_BACKOFF_FIRST = 1.0  # seconds; doubles with each death within RESTART_WINDOW
+RESTART_BACKOFF_FIRST = 1.0  # seconds; doubles with each early death in a row
 RESTART_BACKOFF_MAX = 30.0
-MAX_RESTARTS = 5  # deaths within RESTART_WINDOW after which learning is reported stopped
-RESTART_WINDOW = 300.0
+HEALTHY_AFTER = 20.0  # seconds a trainer must live for its death not to count as early
+MAX_EARLY_DEATHS = 5  # early deaths in a row after which learning is reported stopped
 TIMINGS_KEPT = 2000
 MEMORY_MINUTES = 20  # of the player's earlier play the trainer learns from when play starts
 SESSION_GAP = 10 * 60  # seconds between recordings that start a new play session
@@ -118,9 +118,12 @@ class LiveLearner:
     process, models in through the gate, controls and HUD stats for the page.
 
     Supervision: a supervisor thread receives the trainer's reports, runs the gate, and
-    watches the process. A trainer that dies is restarted with backoff (1, 2, 4 ... 30 s)
-    and primed with the most recent play; after MAX_RESTARTS deaths within RESTART_WINDOW
-    learning is reported stopped, with the reason, and the mirror keeps playing. An error
+    watches the process. A trainer that dies is restarted, primed with the most recent play.
+    One that had lived HEALTHY_AFTER seconds comes back after a second, however often that
+    happens; one that dies early again is given more time each time (1, 2, 4 ... 30 s), and
+    after MAX_EARLY_DEATHS early deaths in a row (a crash loop: a broken checkpoint, a
+    missing library) learning is reported stopped, with the reason, and the mirror keeps
+    playing. An error
     in the supervisor itself is logged once with its traceback and the loop goes on; the
     HUD always says which of live, paused, restarting, quiet or stopped is true, and how old
     the figures are.
@@ -172,7 +175,8 @@ class LiveLearner:
         self.restarts = 0
         self.state = "starting"  # starting, live, restarting, stopped
         self.state_reason: str | None = None
-        self._deaths: deque[float] = deque()  # monotonic times of trainer deaths
+        self._early_deaths = 0  # trainers in a row that died within HEALTHY_AFTER of starting
+        self._spawned_at = 0.0  # time.monotonic() of the latest start
         self._respawn_at: float | None = None
         self._recent: deque[list] = deque(maxlen=PRIME_TICKS // FRAMES_PER_BATCH)
         self._timings: dict[int, SwapTiming] = {}
@@ -237,6 +241,7 @@ class LiveLearner:
             daemon=True,
         )
         self._process.start()
+        self._spawned_at = time.monotonic()
         self.state = "live"
         self.state_reason = None
 
@@ -530,19 +535,20 @@ class LiveLearner:
             self._spawn(primer)
 
     def _on_trainer_death(self, exitcode: int | None, now: float) -> None:
-        self._deaths.append(now)
-        while self._deaths and now - self._deaths[0] > RESTART_WINDOW:
-            self._deaths.popleft()
-        if len(self._deaths) > MAX_RESTARTS:
+        early = now - self._spawned_at < HEALTHY_AFTER
+        self._early_deaths = self._early_deaths + 1 if early else 0
+        if self._early_deaths >= MAX_EARLY_DEATHS:
             self.state = "stopped"
             self.state_reason = (
-                f"the trainer stopped {len(self._deaths)} times in "
-                f"{RESTART_WINDOW / 60:.0f} minutes (last exit code {exitcode}); your mirror "
+                f"the trainer stopped {self._early_deaths} times in a row within "
+                f"{HEALTHY_AFTER:.0f} s of starting (last exit code {exitcode}); your mirror "
                 "keeps playing. Restart the game to learn again"
             )
             log.error("learning stopped: %s", self.state_reason)
             return
-        delay = min(RESTART_BACKOFF_MAX, RESTART_BACKOFF_FIRST * 2 ** (len(self._deaths) - 1))
+        delay = min(
+            RESTART_BACKOFF_MAX, RESTART_BACKOFF_FIRST * 2 ** max(0, self._early_deaths - 1)
+        )
         self.state = "restarting"
         self.state_reason = f"the trainer stopped (exit code {exitcode}); back in {delay:.0f} s"
         self._respawn_at = now + delay

@@ -90,8 +90,10 @@ def test_trainer_death_keeps_the_model_and_restarts_primed(tmp_path):
         learner2.stop()
 
 
-def test_a_trainer_that_keeps_dying_is_reported_stopped(tmp_path, monkeypatch):
-    monkeypatch.setattr(live, "MAX_RESTARTS", 1)
+def test_a_trainer_that_keeps_dying_early_is_reported_stopped(tmp_path, monkeypatch):
+    """A crash loop (each trainer dying soon after it starts) ends in a stopped learner
+    that says why; a trainer that had lived a while is simply brought back (next test)."""
+    monkeypatch.setattr(live, "MAX_EARLY_DEATHS", 2)
     monkeypatch.setattr(live, "RESTART_BACKOFF_FIRST", 0.2)
     opponent, gate, learner = _learner(tmp_path)
     learner.start()
@@ -103,7 +105,8 @@ def test_a_trainer_that_keeps_dying_is_reported_stopped(tmp_path, monkeypatch):
         os.kill(learner.trainer_pid, signal.SIGKILL)
         assert wait_until(lambda: learner.hud_stats()["state"] == "stopped", 10)
         hud = learner.hud_stats()
-        assert "stopped 2 times" in hud["state_reason"] and "keeps playing" in hud["state_reason"]
+        assert "stopped 2 times in a row within 20 s of starting" in hud["state_reason"]
+        assert "keeps playing" in hud["state_reason"]
         time.sleep(1.5)
         assert learner.restarts == 1 and not hud["trainer_alive"]  # no endless crash loop
         # The game still runs its ticks and the controls do nothing harmful.
@@ -266,3 +269,21 @@ def test_this_sessions_own_recording_is_not_earlier_play(tmp_path):
     record_match(recordings / f"{now}-000002.mpr", seed=2, ticks=60)  # begun just now
     paths, sessions = live.earlier_play(tmp_path, before=time.time())
     assert [p.name for p in paths] == ["20261120-100000-000001.mpr"] and sessions == [0]
+
+
+def test_a_trainer_that_had_lived_a_while_always_comes_back_at_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(live, "MAX_EARLY_DEATHS", 1)
+    monkeypatch.setattr(live, "HEALTHY_AFTER", 0.0)  # every trainer counts as having lived
+    opponent, gate, learner = _learner(tmp_path)
+    learner.start()
+    try:
+        for kills in (1, 2, 3):
+            os.kill(learner.trainer_pid, signal.SIGKILL)
+            assert wait_until(lambda: learner.hud_stats()["state"] == "restarting", 5)
+            assert "back in 1 s" in learner.hud_stats()["state_reason"]  # no growing backoff
+            assert wait_until(
+                lambda k=kills: learner.restarts == k and learner.hud_stats()["state"] == "live",
+                10,
+            )
+    finally:
+        learner.stop()
