@@ -196,7 +196,8 @@ def test_after_a_restart_the_panel_shows_the_last_figures_marked_as_saved(tmp_pa
         steps=900, frames_seen=6000, loss=0.5, agreement=0.83, approach_agreement=0.77,
         untrained_agreement=0.3, heldout_frames=900, play_minutes=1.6, steps_per_second=10,
         samples_per_second=2560, frames_per_second=60, trainer_version=4,
-        effective_sample_size=100.0, phase_split={}, weights={},
+        recorded_frames=0, recordings_read=0, effective_sample_size=100.0, phase_split={},
+        weights={},
     )  # fmt: skip
     learner.save_settings(wait=True)
     again = LiveLearner(*make_mirror(), files)
