@@ -20,6 +20,7 @@ import argparse
 import json
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -320,7 +321,9 @@ def write_report(study: optuna.Study, folder: Path) -> list[Path]:
         plots.append(("importances.png", optuna_plots.plot_param_importances))
     for name, plot in plots:
         try:
-            axes = plot(study)
+            with warnings.catch_warnings():  # Optuna's notes on few trials belong to no player
+                warnings.simplefilter("ignore")
+                axes = plot(study)
         except (ValueError, RuntimeError) as exc:  # e.g. importances of constant results
             print(f"report: {name} skipped ({exc})")
             continue
