@@ -6,14 +6,13 @@ and reproducible from their seed: the trainer runs in-process on one torch threa
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 from game.personas import BUILT_IN, PersonaError, load_persona
+from learner.bench import write_json
 from learner.config import TrainerConfig
 from learner.metrics import (
     agreement_on,
@@ -189,12 +188,6 @@ def print_stylometry(result: dict) -> None:
     for name, row in zip(names, result["matrix"], strict=True):
         print(f"{name:<{width}}" + "".join(f"{v:>{width}.3f}" for v in row))
     print(f"accuracy (clones closest to their own persona): {result['accuracy']:.2f}")
-
-
-def write_json(result: dict, path: Path | None) -> None:
-    if path is not None:
-        path.write_text(json.dumps(result, indent=2))
-        print(f"wrote {path}")
 
 
 DEFAULT_PERSONAS = list(BUILT_IN)

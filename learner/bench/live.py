@@ -10,7 +10,6 @@ trainer's held-out agreement at each minute.
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from game.personas import load_persona
 from game.ports import plug_learning
 from game.server import ServerConfig, create_app
 from game.session import Session
+from learner.bench import write_json
 from learner.bench.loop import lateness_summary, machine_description, serve_with_client
 from learner.live import LiveLearner
 from learner.mirror import MirrorFiles, make_mirror
@@ -190,7 +190,5 @@ def bench_live(persona: str, model: str, minutes: float, json_path: Path | None)
             f"{point['approach_agreement']}, untrained {point['untrained_agreement']}, "
             f"mirror v{point['model_version']}"
         )
-    if json_path:
-        json_path.write_text(json.dumps(result, indent=2))
-        print(f"wrote {json_path}")
+    write_json(result, json_path)
     return 0

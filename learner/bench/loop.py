@@ -22,6 +22,7 @@ from aiohttp import web
 from game.opponent import ScriptedOpponent
 from game.server import ServerConfig, create_app
 from game.session import Session, tune_process_for_real_time
+from learner.bench import write_json
 
 
 def lateness_summary(lateness_seconds: list[float]) -> dict:
@@ -98,8 +99,7 @@ def bench_loop(seconds: float = 60.0, json_path: Path | None = None) -> int:
         f"p99 {result['p99_ms']:.3f} ms, max {result['max_ms']:.3f} ms "
         f"(client received {result['client_frames']} frames)"
     )
-    if json_path:
-        json_path.write_text(json.dumps(result, indent=2))
+    write_json(result, json_path)
     return 0
 
 

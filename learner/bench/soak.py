@@ -31,6 +31,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from learner.bench import write_json
+
 ROOT = Path(__file__).resolve().parents[2]
 QUIET_LIMIT = 10.0  # seconds without fresh learning stats that count as learning stopped
 RECOVERY_LIMIT = 45.0  # seconds after a trainer kill within which learning must be live again
@@ -206,26 +208,31 @@ async def _watch_session(
     return figures
 
 
-def _check_recordings(data_dir: Path, figures: SessionFigures, known: set[Path]) -> int:
-    """Ticks lost by the newest recording of this session; returns recordings that failed
-    to re-simulate exactly (every recording of the session is verified)."""
+def _check_recordings(data_dir: Path, figures: SessionFigures, known: dict[Path, int]) -> int:
+    """Ticks lost by the recording this session wrote last; returns recordings that failed
+    to re-simulate exactly. Every recording the session wrote is verified: new ones, and
+    one it grew by resuming a match cut off in the session before (``known``: sizes seen)."""
     from game.recording import RecordingError, read_recording
     from game.replay import verify
 
     folder = data_dir / "players" / PLAYER / "recordings"
-    new = sorted(set(folder.glob("*.mpr")) - known)
-    known.update(new)
+    sizes = {path: path.stat().st_size for path in folder.glob("*.mpr")}
+    written = sorted(
+        (path for path, size in sizes.items() if known.get(path) != size),
+        key=lambda path: path.stat().st_mtime_ns,
+    )
+    known.update(sizes)
     failures = 0
-    for path in new:
+    for path in written:
         try:
             recording = read_recording(path)
             if recording.records and verify(recording) is not None:
                 failures += 1
         except RecordingError:
             failures += 1
-    if new:
+    if written:
         try:
-            records = read_recording(new[-1]).records
+            records = read_recording(written[-1]).records
         except RecordingError:
             records = []
         figures.recorded_ticks = records[-1].tick if records else 0
@@ -242,7 +249,7 @@ def soak(minutes: float, persona: str, seed: int, kill_every: float, data_dir: P
     server_kill_at = rng.uniform(0.35, 0.65) * total
     sessions: list[SessionFigures] = []
     failed_verifications = 0
-    known: set[Path] = set()
+    known: dict[Path, int] = {}  # recordings and their sizes after the last session
     started = time.monotonic()
     while (left := total - (time.monotonic() - started)) > 20:
         elapsed = time.monotonic() - started
@@ -337,8 +344,5 @@ def run(args) -> int:
         return 2
     result = soak(args.minutes, args.persona, args.seed, args.kill_every, args.data_dir)
     print_summary(result)
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
-        print(f"wrote {args.json}")
+    write_json(result, args.json)
     return 0 if result["summary"]["sessions_learning_stopped"] == 0 else 1
