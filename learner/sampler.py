@@ -4,7 +4,9 @@ A player's frames are not equally worth imitating. What they do while the ball c
 (and most of all just before they hit or miss it) is their style; what they do while the ball
 flies away or waits at the centre is mostly idle drift. ``RelevanceSampler`` draws stored
 frames with probability proportional to a relevance weight built from ``RelevanceWeights``,
-whose terms the player can tune live from sliders.
+whose terms the player can tune live from sliders. Any setting that validation accepts trains
+from the first stored frame: when every stored frame weighs zero (say ``recede=0, serve=0``
+before the ball has first come at the player), the sampler draws uniformly among them.
 
 Shape follows TorchRL / Stable-Baselines3: ``FrameStorage`` holds the frames (a bounded ring of
 numpy arrays), the sampler only holds one weight per slot in a ``SumTree`` and an injected
@@ -541,17 +543,20 @@ class RelevanceSampler:
     def sample(self, n: int) -> np.ndarray:
         """n slots (n,) int64 drawn iid with probability proportional to weight.
 
-        Only filled slots with positive weight can come out.
+        Only filled slots with positive weight can come out, except when every filled slot
+        weighs zero: then the n slots are drawn uniformly from all filled ones. Weights only
+        rank frames against each other, so a setting that zeroes what the buffer holds so far
+        (``recede=0, serve=0`` before the first approach frame, ``pre_event=0`` while every
+        frame is near an event, priorities all set to 0) must not stall the trainer: those
+        frames are used, evenly, until a frame with positive weight exists.
         """
         n = _check_positive_int("n", n)
-        if len(self.storage) == 0:
+        size = len(self.storage)
+        if size == 0:
             raise ValueError("cannot sample: the storage holds no frames yet")
         total = self.tree.total()
         if not total > 0:
-            raise ValueError(
-                f"cannot sample: all {len(self.storage)} stored frames have weight zero "
-                f"under {self.weights}"
-            )
+            return self.generator.integers(0, size, n, dtype=np.int64)
         return self.tree.sample(self.generator.random(n) * total)
 
     def update_priority(self, slots: np.ndarray, weights_values: np.ndarray) -> None:
@@ -576,11 +581,12 @@ class RelevanceSampler:
 
     def effective_sample_size(self) -> float:
         """(sum w)^2 / sum w^2 over the filled slots: how many frames a batch effectively
-        draws from (equals the frame count when weights are uniform); 0 if all weigh 0."""
+        draws from (equals the frame count when weights are uniform, and when all weigh 0,
+        as ``sample`` then draws uniformly); 0 with no frames."""
         weight = self.tree.leaves[: len(self.storage)]
         total = weight.sum()
         if total <= 0:
-            return 0.0
+            return float(len(self.storage))
         # Scaled by the largest weight first so squaring cannot overflow.
         scaled = weight / weight.max()
         return float(scaled.sum() ** 2 / np.dot(scaled, scaled))

@@ -390,11 +390,45 @@ def test_all_phase_weights_zero_is_rejected():
     weights = RelevanceWeights(approach=0.0, recede=0.0, serve=0.0)
     with pytest.raises(ValueError, match="all phase weights are zero"):
         weights.validate()
-    # One phase at zero is fine, but a buffer holding only that phase cannot be drawn from.
-    storage, sampler = make_sampler(4, RelevanceWeights(serve=0.0))
-    sampler.on_added(add_frames(storage, [PHASE_SERVE] * 2))
-    with pytest.raises(ValueError, match="all 2 stored frames have weight zero"):
-        sampler.sample(1)
+
+
+def test_frames_of_a_zero_weight_phase_are_drawn_evenly_until_others_exist():
+    storage, sampler = make_sampler(8, RelevanceWeights(recede=0.0, serve=0.0))
+    sampler.on_added(add_frames(storage, [PHASE_SERVE, PHASE_RECEDE, PHASE_SERVE]))
+    counts = np.bincount(sampler.sample(30_000), minlength=3)
+    assert chisquare(counts).pvalue > 1e-3  # uniform over the three stored frames
+    assert sampler.effective_sample_size() == 3.0  # what the panel shows: all three count
+    sampler.on_added(add_frames(storage, [PHASE_APPROACH]))
+    np.testing.assert_array_equal(np.unique(sampler.sample(1000)), [3])  # the weights rule
+
+
+def _ticks_away_from_the_player(count: int) -> list:
+    """Ticks a trainer learns from: first the ball waiting to be served, then receding."""
+    from game.engine import new_match
+
+    waiting = new_match(3)
+    assert waiting.serve_ticks > 0
+    receding = waiting._replace(serve_ticks=0, ball_vx=0.85, ball_vy=0.2)
+    return [(waiting if i < count // 2 else receding)._replace(tick=i + 1) for i in range(count)]
+
+
+def test_a_trainer_with_receding_and_serve_weights_zero_trains_from_the_first_tick():
+    """recede = serve = 0 passes validation; the frames before the first approach must still
+    train the mirror, not stall it (each step once raised "all stored frames have weight
+    zero")."""
+    from learner.config import TrainerConfig
+    from learner.trainer import MirrorTrainer
+
+    weights = RelevanceWeights(recede=0.0, serve=0.0)
+    weights.validate()
+    trainer = MirrorTrainer(TrainerConfig(batch_size=4, seed=0), weights)
+    losses = []
+    for before in _ticks_away_from_the_player(40):
+        trainer.add_tick(before, 0.5, [])
+        losses.append(trainer.train_step())
+    assert all(loss is not None and math.isfinite(loss) for loss in losses)
+    assert losses[-1] < losses[0]  # it learns the one command it saw
+    assert trainer.sampler_stats()["phase_split"]["approach"] == 0.0
 
 
 @pytest.mark.parametrize(

@@ -86,6 +86,20 @@ def test_the_loop_answers_controls_in_order_and_saves_on_stop(tmp_path):
     assert (tmp_path / "checkpoint.pt").exists()
 
 
+@pytest.mark.parametrize(
+    "sliders", [{"recede": 0.0, "serve": 0.0}, {"approach": 5.0, "serve": 0.0, "pre_event": 0.0}]
+)
+def test_sliders_that_zero_everything_played_so_far_do_not_stall_learning(tmp_path, sliders):
+    """The panel lets two phase weights reach 0; before the ball has come at the player every
+    frame then weighs 0, and the trainer must keep learning from them."""
+    loop, frames, controls, out = _loop(tmp_path)
+    controls.put(SetWeights({**RelevanceWeights().to_dict(), **sliders}))
+    assert loop.apply_controls()
+    frames.put(_ticks(15) * 8)  # two seconds of the ball waiting to be served
+    loop.train_paced(loop.drain_frames())
+    assert loop.trainer.steps == 20 and loop.trainer.last_loss > 0
+
+
 def test_a_primed_trainer_starts_with_the_frames_it_is_given(tmp_path):
     loop, frames, controls, out = _loop(tmp_path, primer=[_ticks(15), _ticks(15)])
     assert loop.trainer.frames_seen == 30
