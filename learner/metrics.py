@@ -3,10 +3,10 @@
 ``held_out_play`` lets a player (persona) play on its own and keeps, for every tick, the
 observation window it saw and the command it gave: the clone is scored on exactly that
 history. ``agreement`` is the one measure of copying: the share of ticks where the model's
-command is within ``AGREEMENT_TOLERANCE`` of the player's. ``style`` measures how a driver
-plays (hit rate, rally length, where it meets the ball, how fast it moves, how soon it
-reacts) against a fixed scripted opponent, so the persona's and the clone's figures are
-comparable.
+command is within ``AGREEMENT_TOLERANCE`` of the player's. ``StyleRecorder`` keeps one side's
+style figures as means (hit rate, rally length, where it meets the ball, how fast it moves,
+how soon it reacts) for the match card and the replay comparison; the benches compare styles
+as distributions (``learner.style``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ __all__ = [  # agreement is game.mirror_opponent's (the gate scores candidates w
     "compare_styles",
     "held_out_play",
     "model_commands",
-    "style",
+    "play_headless",
 ]
 
 REACTION_THRESHOLD = 0.2  # a command change this large counts as reacting
@@ -107,7 +107,7 @@ def held_out_play(
     )
     watcher = Watcher(params)
     session.frame_sinks.append(watcher)
-    _play(session, seconds, seed)
+    play_headless(session, seconds, seed)
     heldout = watcher.held_out()
     if twin is not None:
         heldout.twin_commands = np.asarray(driver.twin_commands, dtype=np.float32)
@@ -123,16 +123,22 @@ def twin_agreement(heldout: HeldOut) -> tuple[float, float]:
     )
 
 
-def _play(session: Session, seconds: float, seed: int) -> None:
+def play_headless(session: Session, seconds: float, seed: int) -> None:
+    """Run ``session`` for ``seconds`` of simulated play; a finished match is followed by
+    a new one (seeded from ``seed`` and the ticks played), as in play. Only ticks in which
+    the game moved count: a match that ends mid-chunk idles the rest of it."""
     ticks = int(seconds * session.params.tick_rate)
     chunk = session.params.tick_rate * 10
     played = 0
     while played < ticks:
-        run = min(chunk, ticks - played)
-        asyncio.run(session.run(SimClock(), ticks=run))
-        played += run
+        first = session.state.tick
+        asyncio.run(session.run(SimClock(), ticks=min(chunk, ticks - played)))
+        moved = session.state.tick - first
+        played += moved
         if session.state.winner:
             session.new_match(seed + played)
+        elif not moved:
+            raise RuntimeError("the session did not move (paused?)")
 
 
 def model_commands(model: Model, obs: np.ndarray) -> np.ndarray:
@@ -226,15 +232,6 @@ class StyleRecorder:
             "wait_y": mean(self.waits),
             "meets": [round(v, 3) for v in self.signed_offsets[-200:]],
         }
-
-
-def style(driver: Opponent, seconds: float, seed: int, params: Params = DEFAULT_PARAMS) -> dict:
-    """Style figures of ``driver`` playing the left side against the scripted opponent."""
-    session = Session(ScriptedOpponent(), params=params, seed=seed, left_driver=driver, strict=True)
-    recorder = StyleRecorder()
-    session.frame_sinks.append(recorder)
-    _play(session, seconds, seed)
-    return recorder.figures()
 
 
 def compare_styles(persona: dict, clone: dict) -> dict:

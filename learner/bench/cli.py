@@ -27,6 +27,10 @@ RELEVANCE_SEEDS = 3
 RELEVANCE_MINUTES = 3.0
 RELEVANCE_MODEL = "mlp"
 
+# bench fidelity and stylometry: how much play the style distributions rest on
+STYLE_MINUTES = 20.0  # simulated minutes each player plays, in all
+STYLE_SEEDS = 3  # split over this many seeds
+
 # bench perf
 PERF_SECONDS = 60.0  # seconds of each tick-lateness run (idle, trainer flat out)
 PERF_DOCS = ROOT / "docs" / "benchmarks.md"
@@ -48,6 +52,25 @@ def _model(parser: argparse.ArgumentParser, default: str = "mlp") -> None:
         choices=ARCHITECTURES,
         default=default,
         help="the mirror's architecture (default: %(default)s)",
+    )
+
+
+def _style(parser: argparse.ArgumentParser) -> None:
+    """How much play the style distributions rest on (``learner.style``)."""
+    parser.add_argument(
+        "--style-minutes",
+        type=float,
+        default=STYLE_MINUTES,
+        metavar="MINUTES",
+        help="simulated minutes each player (persona, clone, the persona again on other "
+        "matches) plays for the style figures, in all (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--style-seeds",
+        type=int,
+        default=STYLE_SEEDS,
+        metavar="N",
+        help="split the style minutes over this many seeds (default: %(default)s)",
     )
 
 
@@ -147,7 +170,10 @@ def add_learning_parsers(sub) -> None:
         "fidelity",
         help="how well and how fast a mirror copies a persona (headless, seeded)",
         description="A persona plays against its own evolving mirror on a simulated clock; "
-        "then the clone is scored on held-out play and its style compared.",
+        "then the clone is scored on held-out play, and its style is compared with the "
+        "persona's as distributions (reaction delay, where it meets the ball, balls "
+        "returned, rally length, paddle speed, jitter, where it waits) over --style-minutes "
+        "of play each, with bootstrap confidence intervals and one style distance.",
     )
     fidelity.add_argument("--persona", required=True, metavar="SPEC", help="who to copy")
     _model(fidelity)
@@ -159,6 +185,7 @@ def add_learning_parsers(sub) -> None:
     )
     fidelity.add_argument("--minutes", type=float, default=3.0, help="simulated minutes of play")
     fidelity.add_argument("--seed", type=int, default=0, help="seed of the run (default: 0)")
+    _style(fidelity)
     _json(fidelity, "the results")
     fidelity.set_defaults(func=_runner("learning"))
 
@@ -166,7 +193,8 @@ def add_learning_parsers(sub) -> None:
         "stylometry",
         help="can each clone be told apart: clone x persona agreement matrix",
         description="Trains one clone per persona, then scores every clone on every "
-        "persona's held-out play.",
+        "persona's held-out play (agreement) and sets every clone's style beside every "
+        "persona's (style distance over --style-minutes of play each).",
     )
     stylometry.add_argument(
         "--persona", action="append", metavar="SPEC", help="repeat; default: all built-ins"
@@ -176,6 +204,7 @@ def add_learning_parsers(sub) -> None:
     stylometry.add_argument(
         "--seed", type=int, default=0, help="seed of the first clone (default: 0)"
     )
+    _style(stylometry)
     _json(stylometry, "the results")
     stylometry.set_defaults(func=_runner("learning"))
 

@@ -13,20 +13,17 @@ import numpy as np
 
 from game.personas import BUILT_IN, PersonaError, load_persona
 from learner.bench import write_json
+from learner.bench.cli import STYLE_MINUTES, STYLE_SEEDS
 from learner.config import TrainerConfig
-from learner.metrics import (
-    agreement_on,
-    compare_styles,
-    held_out_play,
-    style,
-    twin_agreement,
-)
+from learner.metrics import agreement_on, held_out_play, twin_agreement
 from learner.mirror import fixed_mirror
 from learner.sampler import RelevanceWeights
+from learner.style import compare, format_comparison, play_style, style_distance
 
 LEVELS = ("0.8", "0.9", "0.95")
 HELD_OUT_SECONDS = 60.0
-STYLE_SECONDS = 300.0
+STYLE_SEED_OFFSET = 2000  # the persona and the clone play the same matches (same serves)
+TWIN_STYLE_SEED_OFFSET = 3000  # the persona again, on other matches: the floor
 
 
 def sampler_weights(sampler: str) -> RelevanceWeights:
@@ -88,7 +85,39 @@ def train_clone(
     )
 
 
-def fidelity(spec: str, model: str, sampler: str, minutes: float, seed: int) -> dict:
+def style_seeds(seed: int, count: int, offset: int = STYLE_SEED_OFFSET) -> list[int]:
+    return [seed + offset + index for index in range(count)]
+
+
+def clone_style(
+    spec: str, model, seed: int, minutes: float = STYLE_MINUTES, seeds: int = STYLE_SEEDS
+) -> dict:
+    """The clone's style beside the persona's (``learner.style``), and the persona's beside
+    itself on other matches (the twin: how near a perfect copy could come with this much
+    play). Persona and clone play the same matches, ``minutes`` each over ``seeds`` seeds."""
+    played = style_seeds(seed, seeds)
+    persona = play_style(load_persona(spec, seed), minutes, played)
+    twin = play_style(
+        load_persona(spec, seed), minutes, style_seeds(seed, seeds, TWIN_STYLE_SEED_OFFSET)
+    )
+    clone = play_style(fixed_mirror(model), minutes, played)
+    return {
+        "minutes": minutes,
+        "seeds": played,
+        "clone": compare(persona, clone, seed=seed),
+        "twin": compare(persona, twin, seed=seed),
+    }
+
+
+def fidelity(
+    spec: str,
+    model: str,
+    sampler: str,
+    minutes: float,
+    seed: int,
+    style_minutes: float = STYLE_MINUTES,
+    style_seed_count: int = STYLE_SEEDS,
+) -> dict:
     started = time.perf_counter()
     run = train_clone(spec, model, sampler, minutes, seed)
     print(file=sys.stderr)
@@ -124,9 +153,7 @@ def fidelity(spec: str, model: str, sampler: str, minutes: float, seed: int) -> 
         result["twin_agreement"], result["twin_approach_agreement"] = (
             round(value, 6) for value in twin_agreement(heldout)
         )
-        persona_style = style(load_persona(spec, seed + 2000), STYLE_SECONDS, seed + 2000)
-        clone_style = style(fixed_mirror(run.model), STYLE_SECONDS, seed + 2000)
-        result["style"] = compare_styles(persona_style, clone_style)
+        result["style"] = clone_style(spec, run.model, seed, style_minutes, style_seed_count)
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
     result["speed_vs_real_time"] = round(minutes * 60 / run.wall_seconds, 1)
     return result
@@ -149,14 +176,27 @@ def print_fidelity(result: dict) -> None:
             f"{result['twin_approach_agreement']}"
         )
     print(f"  minutes to agreement: {result['minutes_to']}")
-    for name, figures in (result["style"] or {}).items():
+    style = result["style"]
+    if style is not None:
         print(
-            f"  {name:24s} persona {figures['persona']!s:>10}  clone {figures['clone']!s:>10}  "
-            f"rel. error {figures['rel_error']}"
+            f"  style, persona vs clone: {style['minutes']:g} simulated min each "
+            f"(seeds {', '.join(map(str, style['seeds']))}), against the scripted opponent; "
+            "95% intervals by bootstrap over rallies; distance in the persona's spreads:"
         )
+        for line in format_comparison(style["clone"], style["twin"], indent="    "):
+            print(line)
 
 
-def stylometry(specs: list[str], minutes: float, seed: int, model: str = "mlp") -> dict:
+def stylometry(
+    specs: list[str],
+    minutes: float,
+    seed: int,
+    model: str = "mlp",
+    style_minutes: float = STYLE_MINUTES,
+    style_seed_count: int = STYLE_SEEDS,
+) -> dict:
+    """One clone per persona; every clone scored on every persona's held-out play
+    (agreement), and every clone's style set against every persona's (style distance)."""
     models = []
     for index, spec in enumerate(specs):
         run = train_clone(spec, model, "relevance", minutes, seed + index, f"clone of {spec}")
@@ -170,6 +210,23 @@ def stylometry(specs: list[str], minutes: float, seed: int, model: str = "mlp") 
     ]
     matrix = [[round(agreement_on(m, h)[0], 6) for h in heldouts] for m in models]
     own_best = [int(np.argmax(row)) == i for i, row in enumerate(matrix)]
+    # Style: each persona and each clone on the same matches; the twin on other ones.
+    played = style_seeds(seed, style_seed_count)
+    elsewhere = style_seeds(seed, style_seed_count, TWIN_STYLE_SEED_OFFSET)
+    personas = [play_style(load_persona(spec, seed), style_minutes, played) for spec in specs]
+    clones = [play_style(fixed_mirror(m), style_minutes, played) for m in models]
+    styles = []
+    for spec, persona, clone in zip(specs, personas, clones, strict=True):
+        twin = play_style(load_persona(spec, seed), style_minutes, elsewhere)
+        styles.append(
+            {
+                "persona": spec,
+                "clone": compare(persona, clone, seed=seed),
+                "twin": compare(persona, twin, seed=seed),
+            }
+        )
+    style_matrix = [[style_distance(p, c) for p in personas] for c in clones]
+    own_nearest = [int(np.nanargmin(row)) == i for i, row in enumerate(style_matrix)]
     return {
         "personas": specs,
         "minutes": minutes,
@@ -177,17 +234,45 @@ def stylometry(specs: list[str], minutes: float, seed: int, model: str = "mlp") 
         "model": model,
         "matrix": matrix,
         "accuracy": sum(own_best) / len(specs),
+        "style_minutes": style_minutes,
+        "style_seeds": played,
+        "style": styles,
+        "style_matrix": style_matrix,
+        "style_accuracy": sum(own_nearest) / len(specs),
     }
 
 
 def print_stylometry(result: dict) -> None:
     names = result["personas"]
-    width = max(len(n) for n in names) + 2
+    width = max(max(len(n) for n in names) + 2, 8)
     print("agreement of clone (row) on persona (column):")
     print(" " * width + "".join(f"{n:>{width}}" for n in names))
     for name, row in zip(names, result["matrix"], strict=True):
         print(f"{name:<{width}}" + "".join(f"{v:>{width}.3f}" for v in row))
     print(f"accuracy (clones closest to their own persona): {result['accuracy']:.2f}")
+    if "style_matrix" not in result:
+        return
+    print(
+        f"style distance of clone (row) from persona (column), {result['style_minutes']:g} "
+        "simulated min each, in the persona's spreads:"
+    )
+    print(" " * width + "".join(f"{n:>{width}}" for n in names))
+    for name, row in zip(names, result["style_matrix"], strict=True):
+        print(f"{name:<{width}}" + "".join(f"{v:>{width}.2f}" for v in row))
+    print(f"style accuracy (clones nearest their own persona): {result['style_accuracy']:.2f}")
+    print(f"{'persona':<{width}} {'clone: style distance [95% CI]':>32} {'twin (floor)':>22}")
+    for entry in result["style"]:
+        clone, twin = entry["clone"], entry["twin"]
+        print(f"{entry['persona']:<{width}} {_distance(clone):>32} {_distance(twin):>22}")
+
+
+def _distance(comparison: dict) -> str:
+    value, interval = comparison["style_distance"], comparison["style_distance_ci"]
+    if value is None:
+        return "—"
+    if interval is None:
+        return f"{value:.3f}"
+    return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
 
 
 DEFAULT_PERSONAS = list(BUILT_IN)
@@ -198,13 +283,30 @@ def run(args) -> int:
     if args.minutes <= 0:
         print(f"error: --minutes must be positive, got {args.minutes}", file=sys.stderr)
         return 2
+    if args.style_minutes <= 0 or args.style_seeds < 1:
+        print(
+            f"error: --style-minutes must be positive and --style-seeds at least 1, got "
+            f"{args.style_minutes} and {args.style_seeds}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         if args.bench == "fidelity":
-            result = fidelity(args.persona, args.model, args.sampler, args.minutes, args.seed)
+            result = fidelity(
+                args.persona,
+                args.model,
+                args.sampler,
+                args.minutes,
+                args.seed,
+                args.style_minutes,
+                args.style_seeds,
+            )
             print_fidelity(result)
         else:
             specs = args.persona or DEFAULT_PERSONAS
-            result = stylometry(specs, args.minutes, args.seed, args.model)
+            result = stylometry(
+                specs, args.minutes, args.seed, args.model, args.style_minutes, args.style_seeds
+            )
             print_stylometry(result)
     except (PersonaError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

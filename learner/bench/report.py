@@ -14,14 +14,7 @@ import sys
 from pathlib import Path
 
 from learner.bench.loop import machine_description
-
-STYLE_NAMES = {
-    "hit_rate": "hit rate",
-    "mean_rally_length": "rally length (hits)",
-    "mean_abs_hit_offset": "|hit offset| on the paddle",
-    "mean_abs_paddle_speed": "|paddle speed| (command)",
-    "mean_reaction_delay": "reaction delay (s)",
-}
+from learner.style import FIGURES
 
 
 def _load(folder: Path, name: str) -> dict | None:
@@ -116,8 +109,8 @@ def _fidelity_section(runs: list[dict]) -> list[str]:
         "`python main.py bench fidelity --persona NAME --minutes 3 [--model transformer] "
         "--json out/fidelity-NAME.json` (seed 0): the persona plays against its own evolving "
         "mirror on a simulated clock; then the clone is scored on a minute of the persona's "
-        "held-out play (given exactly the history the persona saw), and both play 5 minutes "
-        "against the scripted opponent for the style figures.",
+        "held-out play (given exactly the history the persona saw), and both play "
+        "`--style-minutes` (20) against the scripted opponent for the style figures.",
         "",
         "| persona | model | agreement | approach agreement | min to 0.8 / 0.9 / 0.95 | "
         "speed × real time | wall s |",
@@ -130,19 +123,49 @@ def _fidelity_section(runs: list[dict]) -> list[str]:
             f"{_fmt(run['approach_agreement'])} | {reached} | {run['speed_vs_real_time']} | "
             f"{run['wall_seconds']} |"
         )
-    lines += ["", "Style, persona vs clone (relative error):", ""]
-    header = "| persona | model | " + " | ".join(STYLE_NAMES.values()) + " |"
-    lines += [header, "|" + "---|" * (2 + len(STYLE_NAMES))]
-    for run in runs:
-        cells = []
-        for key in STYLE_NAMES:
-            figures = (run.get("style") or {}).get(key) or {}
-            cells.append(
-                f"{_fmt(figures.get('persona'))} vs {_fmt(figures.get('clone'))} "
-                f"({_fmt(figures.get('rel_error'), 2)})"
-            )
-        lines.append(f"| {run['persona']} | {run['model']} | " + " | ".join(cells) + " |")
+    lines += _style_table(runs)
     return [*lines, ""]
+
+
+def _with_ci(value, interval, digits: int = 2, signed: bool = False) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+    if interval:
+        text += f" [{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
+    return text
+
+
+def _style_table(runs: list[dict]) -> list[str]:
+    runs = [run for run in runs if (run.get("style") or {}).get("clone")]
+    if not runs:
+        return []
+    minutes = ", ".join(sorted({f"{run['style']['minutes']:g}" for run in runs}))
+    lines = [
+        "",
+        f"Style, persona vs clone, each playing {minutes} simulated minutes against the "
+        "scripted opponent (the same matches, over several seeds; `learner/style.py`): the "
+        "style distance (mean over the figures of the Wasserstein-1 distance between the two "
+        "distributions, in the persona's spreads) with its 95% interval (bootstrap over "
+        "rallies), the persona against itself on other matches (the floor), and per figure "
+        "the relative error of the clone's mean, with its interval.",
+        "",
+        "| persona | model | style distance | floor | "
+        + " | ".join(figure.label for figure in FIGURES)
+        + " |",
+        "|" + "---|" * (4 + len(FIGURES)),
+    ]
+    for run in runs:
+        clone, twin = run["style"]["clone"], run["style"]["twin"]
+        cells = [
+            _with_ci(clone["style_distance"], clone["style_distance_ci"]),
+            _with_ci(twin["style_distance"], twin["style_distance_ci"]),
+        ]
+        for figure in FIGURES:
+            entry = clone["figures"].get(figure.name) or {}
+            cells.append(_with_ci(entry.get("rel_error"), entry.get("rel_error_ci"), signed=True))
+        lines.append(f"| {run['persona']} | {run['model']} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _stylometry_section(result: dict | None) -> list[str]:
@@ -164,6 +187,23 @@ def _stylometry_section(result: dict | None) -> list[str]:
         cells = [f"**{v:.3f}**" if v == best else f"{v:.3f}" for v in row]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", f"Accuracy (clones closest to their own persona): {result['accuracy']:.2f}", ""]
+    if result.get("style_matrix"):
+        lines += [
+            f"Style distance of each clone (row) from each persona (column), "
+            f"{result['style_minutes']:g} simulated minutes each (`learner/style.py`):",
+            "",
+            "| clone \\ persona | " + " | ".join(names) + " |",
+            "|" + "---|" * (len(names) + 1),
+        ]
+        for name, row in zip(names, result["style_matrix"], strict=True):
+            nearest = min(row)
+            cells = [f"**{v:.2f}**" if v == nearest else f"{v:.2f}" for v in row]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines += [
+            "",
+            f"Style accuracy (clones nearest their own persona): {result['style_accuracy']:.2f}",
+            "",
+        ]
     return lines
 
 

@@ -17,12 +17,14 @@ KEYS = {
     "minutes_to",
     "style",
 }
-STYLE = {
-    "hit_rate",
-    "mean_rally_length",
-    "mean_abs_hit_offset",
-    "mean_abs_paddle_speed",
-    "mean_reaction_delay",
+FIGURES = {
+    "reaction_s",
+    "meet_offset",
+    "returned",
+    "rally_length",
+    "paddle_speed",
+    "jitter",
+    "wait_y",
 }
 
 
@@ -37,6 +39,10 @@ def fidelity_json(tmp_path, name, *extra):
         "0.75",
         "--seed",
         "3",
+        "--style-minutes",
+        "2",
+        "--style-seeds",
+        "2",
         "--json",
         out,
         *extra,
@@ -53,9 +59,18 @@ def test_short_fidelity_run_has_every_key_in_range_and_is_reproducible(tmp_path)
     assert first["agreement"] > 0.5  # 45 s of play already copies a lot
     assert [p["minutes"] for p in first["curve"]] == [0.25, 0.5, 0.75]
     assert set(first["minutes_to"]) == {"0.8", "0.9", "0.95"}
-    assert set(first["style"]) == STYLE
-    for figures in first["style"].values():
-        assert set(figures) == {"persona", "clone", "rel_error"}
+    style = first["style"]
+    assert style["minutes"] == 2 and len(style["seeds"]) == 2
+    for compared in (style["clone"], style["twin"]):
+        assert set(compared["figures"]) == FIGURES
+        assert compared["persona_minutes"] == compared["clone_minutes"] == 2
+        low, high = compared["style_distance_ci"]
+        assert 0 <= low <= high
+    # The persona against itself on other matches is nearer than its 45-second clone.
+    assert style["twin"]["style_distance"] < style["clone"]["style_distance"]
+    reaction = style["clone"]["figures"]["reaction_s"]
+    low, high = reaction["persona_mean_ci"]
+    assert low <= reaction["persona_mean"] <= high and reaction["persona_n"] > 50
     second = fidelity_json(tmp_path, "b.json")
     for result in (first, second):
         result.pop("wall_seconds")
@@ -74,6 +89,8 @@ def test_stylometry_tells_two_different_personas_apart(tmp_path):
         "lazy",
         "--minutes",
         "2",
+        "--style-minutes",
+        "2",
         "--json",
         out,
     )
@@ -83,6 +100,10 @@ def test_stylometry_tells_two_different_personas_apart(tmp_path):
     matrix = data["matrix"]
     assert matrix[0][0] > matrix[0][1] and matrix[1][1] > matrix[1][0]
     assert data["accuracy"] == 1.0
+    styles = data["style_matrix"]
+    assert styles[0][0] < styles[0][1] and styles[1][1] < styles[1][0], styles
+    assert data["style_accuracy"] == 1.0
+    assert [entry["persona"] for entry in data["style"]] == ["predictor", "lazy"]
 
 
 def test_persona_errors_are_clear(tmp_path):

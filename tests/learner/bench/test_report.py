@@ -37,15 +37,27 @@ def test_report_renders_every_section(tmp_path):
             }
         )
     )
-    style = {
-        k: {"persona": 1.0, "clone": 1.1, "rel_error": 0.1}
-        for k in (
-            "hit_rate",
-            "mean_rally_length",
-            "mean_abs_hit_offset",
-            "mean_abs_paddle_speed",
-            "mean_reaction_delay",
+    figures = {
+        name: {"rel_error": 0.1, "rel_error_ci": [0.05, 0.15], "distance": 0.4}
+        for name in (
+            "reaction_s",
+            "meet_offset",
+            "returned",
+            "rally_length",
+            "paddle_speed",
+            "jitter",
+            "wait_y",
         )
+    }
+    style = {
+        "minutes": 20,
+        "seeds": [2000, 2001, 2002],
+        "clone": {
+            "style_distance": 0.4,
+            "style_distance_ci": [0.3, 0.5],
+            "figures": figures,
+        },
+        "twin": {"style_distance": 0.02, "style_distance_ci": [0.0, 0.06], "figures": figures},
     }
     (tmp_path / "fidelity-chaser.json").write_text(
         json.dumps(
@@ -68,6 +80,9 @@ def test_report_renders_every_section(tmp_path):
                 "minutes": 3,
                 "matrix": [[0.9, 0.5], [0.4, 0.8]],
                 "accuracy": 1.0,
+                "style_minutes": 20,
+                "style_matrix": [[0.3, 2.5], [1.9, 0.2]],
+                "style_accuracy": 1.0,
             }
         )
     )
@@ -81,5 +96,8 @@ def test_report_renders_every_section(tmp_path):
         "| chaser | mlp | 0.970 | 0.990 | 0.50 / 1.00 / — |",
         "**0.900**",
         "Accuracy (clones closest to their own persona): 1.00",
+        "| chaser | mlp | 0.40 [0.30, 0.50] | 0.02 [0.00, 0.06] | +0.10 [0.05, 0.15] |",
+        "| a | **0.30** | 2.50 |",
+        "Style accuracy (clones nearest their own persona): 1.00",
     ):
         assert expected in text, expected
