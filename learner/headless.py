@@ -4,6 +4,11 @@ The same session loop (on the simulated clock), feature builder, sampler, traine
 exporter, gate and opponent runtime as live play; only the trainer runs in-process, in
 lockstep with simulated time, at ``steps_per_second`` training steps per second of play
 (the live trainer's pacing), so a run is reproducible from its seed.
+
+With a ``competence`` check (``learner.competence.CompetenceCheck``) the clone the gate last
+accepted is also played against the scripted opponent at evaluation points, and those points
+carry its competence. The check neither trains nor draws from the run's generators, so the
+run learns exactly as without it, and its wall time is kept out of ``wall_seconds``.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ class SimulationResult:
     opponent: MirrorOpponent
     gate: ModelGate
     curve: list[dict] = field(default_factory=list)
-    wall_seconds: float = 0.0
+    wall_seconds: float = 0.0  # the run itself, competence checks not included
+    competence_seconds: float = 0.0  # wall time of the competence checks
     model: Model | None = None  # the last model the gate accepted: the clone
 
 
@@ -52,9 +58,23 @@ def simulate(
     seed: int = 0,
     evaluate_every: float = 15.0,
     on_evaluation: Callable[[dict], None] | None = None,
+    competence: Callable[[Model | None], dict] | None = None,
+    competence_every: float | None = None,
 ) -> SimulationResult:
     """Let ``persona`` play the left side for ``minutes`` of simulated play while its mirror
-    learns and plays the right side. Evaluates every ``evaluate_every`` simulated seconds."""
+    learns and plays the right side. Evaluates every ``evaluate_every`` simulated seconds.
+
+    ``competence``: called with the accepted clone (None before the first) at the evaluation
+    points every ``competence_every`` simulated seconds (default: every evaluation) and at the
+    last; those points carry its ``competence`` (None before the first clone) and
+    ``competence_arrivals``. Other points carry neither key.
+    """
+    competence_every = competence_every or evaluate_every
+    if competence_every % evaluate_every:
+        raise ValueError(
+            f"competence_every must be a multiple of evaluate_every ({evaluate_every:g} s), "
+            f"got competence_every={competence_every:g}"
+        )
     config = config or TrainerConfig(seed=seed)
     trainer = MirrorTrainer(config, weights, params)
     opponent, gate = make_mirror(params)
@@ -92,9 +112,17 @@ def simulate(
                 "loss": evaluation["loss"],
                 "model_version": gate.opponent.model_version if gate.stats.accepted else 0,
             }
+            if competence is not None and (
+                second % competence_every == 0 or second == total_seconds
+            ):
+                checked_at = time.perf_counter()
+                check = competence(result.model)
+                result.competence_seconds += time.perf_counter() - checked_at
+                point["competence"] = check["competence"]
+                point["competence_arrivals"] = check["arrivals"]
             result.curve.append(point)
             if on_evaluation:
                 on_evaluation(point)
     session.close()
-    result.wall_seconds = time.perf_counter() - started
+    result.wall_seconds = time.perf_counter() - started - result.competence_seconds
     return result

@@ -26,6 +26,7 @@ RELEVANCE_EVALUATE_EVERY = 5
 RELEVANCE_SEEDS = 3
 RELEVANCE_MINUTES = 3.0
 RELEVANCE_MODEL = "mlp"
+RELEVANCE_COMPETENCE_EVERY = 15  # simulated seconds between competence checks
 
 # bench fidelity and stylometry: how much play the style distributions rest on
 STYLE_MINUTES = 20.0  # simulated minutes each player plays, in all
@@ -215,7 +216,9 @@ def add_relevance_parser(sub) -> argparse.ArgumentParser:
         help="does relevance sampling learn faster than uniform (headless, seeded)",
         description="For each persona x seed, trains a mirror with relevance sampling and "
         "with uniform sampling on a simulated clock, and compares the minutes of play until "
-        f"held-out agreement while the ball approaches first reaches {RELEVANCE_LEVEL}.",
+        f"held-out agreement while the ball approaches first reaches {RELEVANCE_LEVEL}, and "
+        "until the clone returns the ball at 0.9 and 0.95 of the persona's rate (competence), "
+        "with paired sign tests and bootstrap intervals.",
     )
     parser.add_argument(
         "--persona",
@@ -244,6 +247,15 @@ def add_relevance_parser(sub) -> argparse.ArgumentParser:
         help="simulated seconds between evaluations (default: %(default)s)",
     )
     parser.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed, +1, ...")
+    parser.add_argument(
+        "--competence-every",
+        type=int,
+        default=RELEVANCE_COMPETENCE_EVERY,
+        metavar="SECONDS",
+        help="simulated seconds between checks of the clone's competence (its return rate "
+        "against the scripted opponent over the persona's); a multiple of --evaluate-every, "
+        "0 turns them off (default: %(default)s)",
+    )
     _json(parser, "all curves")
     parser.add_argument("--plot", type=Path, default=None, help="draw learning curves (PNG)")
     parser.add_argument(

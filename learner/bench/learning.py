@@ -118,8 +118,14 @@ def fidelity(
     style_minutes: float = STYLE_MINUTES,
     style_seed_count: int = STYLE_SEEDS,
 ) -> dict:
+    from learner.competence import competence_figures, train_checked
+
     started = time.perf_counter()
-    run = train_clone(spec, model, sampler, minutes, seed)
+    # train_clone's run, with the clone's competence checked at every evaluation.
+    config = TrainerConfig(architecture=model, seed=seed)
+    weights = sampler_weights(sampler)
+    progress = _progress(spec, minutes)
+    run = train_checked(spec, minutes, config, weights, seed, on_evaluation=progress)
     print(file=sys.stderr)
     result = {
         "persona": spec,
@@ -137,6 +143,7 @@ def fidelity(
             {k: p[k] for k in ("minutes", "agreement", "approach_agreement")} for p in run.curve
         ],
         "minutes_to": minutes_to(run.curve),
+        "competence": competence_figures(run.curve, minutes),
         "style": None,
         "model_version": run.model.version if run.model else 0,
     }
@@ -176,6 +183,13 @@ def print_fidelity(result: dict) -> None:
             f"{result['twin_approach_agreement']}"
         )
     print(f"  minutes to agreement: {result['minutes_to']}")
+    competence = result.get("competence") or {}
+    print(
+        "  competence (its return rate ÷ the persona's, against the scripted opponent): "
+        f"minutes to 0.9 {competence.get('minutes_to_competence_0.9')}, to 0.95 "
+        f"{competence.get('minutes_to_competence_0.95')} (held 3 checks), mean "
+        f"{competence.get('mean_competence')}, last {competence.get('final_competence')}"
+    )
     style = result["style"]
     if style is not None:
         print(

@@ -1,19 +1,32 @@
 """``bench relevance``: does relevance sampling make the mirror learn faster than uniform?
 
-For every persona x seed, the same headless run (``learner.bench.learning.train_clone``) is
+For every persona x seed, the same headless run (``learner.competence.train_checked``) is
 made once with the relevance sampler (``RelevanceWeights()``, the seed defaults) and once with plain
 uniform replay (``RelevanceWeights.uniform()``). From each learning curve it takes the
 simulated minutes of play until held-out agreement *while the ball approaches the player*
 first reaches 0.9, and the final overall and approach agreement (relevance sampling draws
 receding frames less often, so it may cost accuracy there: the overall figure shows it).
 
+Beside agreement it measures what the relevance claim is about, learning to *play*:
+competence (``learner.competence``), the clone's rate of returning the ball against the scripted
+opponent over the persona's own rate, checked every ``--competence-every`` simulated seconds
+on ``learner.competence.MIN_ARRIVALS`` arrivals. Per run: the minutes until competence >= 0.9
+and >= 0.95 held at ``HELD_CHECKS`` consecutive checks, and the mean competence over the run
+(the area under its curve). Per persona, over the paired seeds (same persona and game seed,
+one run per sampler): a paired sign test of which sampler got there first
+(``scipy.stats.binomtest``) and a bootstrap interval (``scipy.stats.bootstrap``) of the
+geometric-mean ratio of the times, sampler / uniform; the same pooled over personas.
+
 A run that never reaches 0.9 within ``--minutes`` is right-censored: its time is only known to
 be more than ``--minutes``. Medians treat censored times as larger than every measured one; a
 median that falls on a censored run is reported as censored (``None``, shown "> M"), and a
-ratio with one censored side is reported as a bound.
+ratio with one censored side is reported as a bound. In the sign test a censored run is slower
+than every measured one (two censored runs tie); in the geometric mean a censored time counts
+as the budget, which pulls the ratio toward 1 (a censored side makes it a bound on the effect).
 
     python main.py bench relevance [--persona SPEC ...] [--seeds N] [--minutes M]
-        [--model mlp|transformer] [--json OUT] [--plot OUT.png] [--write-docs [PATH]]
+        [--model mlp|transformer] [--competence-every S] [--json OUT] [--plot OUT.png]
+        [--write-docs [PATH]]
     python main.py bench relevance --from-json RESULT.json [--plot OUT.png] [--write-docs [PATH]]
 
 ``--write-docs`` writes the measured part of docs/relevance.md (what was run, the tables, the
@@ -37,6 +50,7 @@ from pathlib import Path
 
 from game.personas import BUILT_IN, PersonaError, load_persona
 from learner.bench.cli import (
+    RELEVANCE_COMPETENCE_EVERY,
     RELEVANCE_DOCS,
     RELEVANCE_EVALUATE_EVERY,
     RELEVANCE_LEVEL,
@@ -46,13 +60,25 @@ from learner.bench.cli import (
     ROOT,
     add_relevance_parser,
 )
-from learner.bench.learning import sampler_weights, train_clone
+from learner.bench.learning import _progress, sampler_weights
+from learner.competence import (
+    HELD_CHECKS,
+    MIN_ARRIVALS,
+    competence_figures,
+    persona_check,
+    train_checked,
+)
 from learner.config import TrainerConfig
 
 DEFAULT_DOCS = RELEVANCE_DOCS
 START_MARKER = "<!-- generated: start -->"
 END_MARKER = "<!-- generated: end -->"
 SAMPLERS = ("relevance", "uniform")
+BASELINE = "uniform"  # what every other sampler is compared with
+COMPETENCE_LEVELS = (0.9, 0.95)
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 0  # the interval is reproducible from the JSON's times
+DEFAULT_COMPETENCE_EVERY = RELEVANCE_COMPETENCE_EVERY
 LEVEL = RELEVANCE_LEVEL
 TARGET_RATIO = 0.5
 """The product's target: relevance sampling reaches LEVEL in at most half uniform's time."""
@@ -61,7 +87,7 @@ DEFAULT_SEEDS = RELEVANCE_SEEDS
 DEFAULT_MINUTES = RELEVANCE_MINUTES
 DEFAULT_MODEL = RELEVANCE_MODEL
 TRAINER_FIELDS = ("steps_per_second", "batch_size", "heldout_every", "min_heldout_frames")
-"""The trainer settings a run records (``train_clone`` uses TrainerConfig's defaults)."""
+"""The trainer settings a run records (runs use TrainerConfig's defaults)."""
 
 
 # -- measuring ---------------------------------------------------------------------------
@@ -136,6 +162,133 @@ def _ratio(relevance: float | None, uniform: float | None, budget: float) -> dic
     return {"value": None, "bound": "both censored"}
 
 
+def competence_key(level: float) -> str:
+    return f"minutes_to_competence_{level:g}"
+
+
+def run_competence(curve: list[dict], minutes: float) -> dict:
+    """A run's competence figures from its curve (points that carry ``competence``)."""
+    return competence_figures(curve, minutes, COMPETENCE_LEVELS)
+
+
+def _later(a: float | None, b: float | None) -> int:
+    """+1 if time a is later than b, -1 if sooner, 0 if equal; None (censored) is latest."""
+    a, b = math.inf if a is None else a, math.inf if b is None else b
+    return (a > b) - (a < b)
+
+
+def _geometric_mean_interval(log_ratios: list[float]) -> list[float] | None:
+    """95% bootstrap interval (percentile) of exp(mean of log ratios); None with < 2 pairs.
+
+    With 5 pairs any bootstrap interval is rough (a percentile interval is too narrow at so
+    few): it shows the size of the effect; the sign test says whether it has a direction."""
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    if len(log_ratios) < 2:
+        return None
+    logs = np.asarray(log_ratios, dtype=float)
+    if np.ptp(logs) == 0:  # every pair the same ratio: no spread to resample
+        return [float(np.exp(logs[0]))] * 2
+    interval = bootstrap(
+        (logs,),
+        np.mean,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        method="percentile",
+        rng=np.random.default_rng(BOOTSTRAP_SEED),
+    ).confidence_interval
+    return [float(np.exp(interval.low)), float(np.exp(interval.high))]
+
+
+def paired_times(times: list[float | None], baseline: list[float | None], budget: float) -> dict:
+    """Paired comparison of a sampler's times-to-level with the baseline's, seed by seed.
+
+    ``sooner``/``later``/``ties``: pairs where the sampler got there first, last, or together
+    (both censored included); ``sign_test_p``: two-sided binomial test of sooner vs later
+    (None without an untied pair); ``geometric_mean_ratio`` and its bootstrap ``interval``:
+    sampler / baseline, censored times counted as the budget; ``censored_pairs``: pairs with
+    a censored side (the ratio is then a bound on theirs)."""
+    from scipy.stats import binomtest
+
+    order = [_later(t, b) for t, b in zip(times, baseline, strict=True)]
+    sooner, later = order.count(-1), order.count(1)
+    log_ratios = [
+        math.log((budget if t is None else t) / (budget if b is None else b))
+        for t, b in zip(times, baseline, strict=True)
+    ]
+    return {
+        "sooner": sooner,
+        "later": later,
+        "ties": order.count(0),
+        "sign_test_p": binomtest(sooner, sooner + later).pvalue if sooner + later else None,
+        "geometric_mean_ratio": math.exp(sum(log_ratios) / len(log_ratios)) if log_ratios else None,
+        "interval": _geometric_mean_interval(log_ratios),
+        "censored_pairs": sum(t is None or b is None for t, b in zip(times, baseline, strict=True)),
+    }
+
+
+def paired_values(values: list[float | None], baseline: list[float | None]) -> dict:
+    """Paired sign test where higher is better (mean competence): ``higher``/``lower``/``ties``,
+    ``sign_test_p``, and the mean difference sampler - baseline."""
+    from scipy.stats import binomtest
+
+    pairs = [
+        (v, b) for v, b in zip(values, baseline, strict=True) if v is not None and b is not None
+    ]
+    higher = sum(v > b for v, b in pairs)
+    lower = sum(v < b for v, b in pairs)
+    return {
+        "higher": higher,
+        "lower": lower,
+        "ties": len(pairs) - higher - lower,
+        "sign_test_p": binomtest(higher, higher + lower).pvalue if higher + lower else None,
+        "mean_difference": sum(v - b for v, b in pairs) / len(pairs) if pairs else None,
+    }
+
+
+def compare_competence(
+    by_seed: dict[str, dict[int, dict]], seeds: list[int], budget: float, samplers
+) -> dict:
+    """Every non-baseline sampler against the baseline on competence, over paired seeds."""
+    comparison = {}
+    for sampler in samplers:
+        if sampler == BASELINE:
+            continue
+        mine, base = by_seed[sampler], by_seed[BASELINE]
+        comparison[sampler] = {
+            **{
+                f"{level:g}": paired_times(
+                    [mine[seed][competence_key(level)] for seed in seeds],
+                    [base[seed][competence_key(level)] for seed in seeds],
+                    budget,
+                )
+                for level in COMPETENCE_LEVELS
+            },
+            "mean_competence": paired_values(
+                [mine[seed]["mean_competence"] for seed in seeds],
+                [base[seed]["mean_competence"] for seed in seeds],
+            ),
+        }
+    return comparison
+
+
+def _has_competence(runs: list[dict]) -> bool:
+    return bool(runs) and all("mean_competence" in run for run in runs)
+
+
+def pooled_competence(
+    runs: list[dict], personas: list[str], seeds: list[int], budget: float, samplers
+) -> dict | None:
+    """``compare_competence`` over every persona x seed pair at once; None without figures."""
+    if not _has_competence(runs):
+        return None
+    by_pair: dict[str, dict[tuple, dict]] = {s: {} for s in samplers}
+    for run in runs:
+        by_pair[run["sampler"]][(run["persona"], run["seed"])] = run
+    pairs = [(persona, seed) for persona in personas for seed in seeds]
+    return compare_competence(by_pair, pairs, budget, samplers)
+
+
 def summarise(runs: list[dict], personas: list[str], seeds: list[int], minutes: float) -> dict:
     summary = {}
     for persona in personas:
@@ -176,6 +329,25 @@ def summarise(runs: list[dict], personas: list[str], seeds: list[int], minutes: 
         ]
         value = entry["ratio_of_medians"]["value"]
         entry["meets_target"] = value is not None and value <= TARGET_RATIO
+        chosen_runs = [by_seed[s][seed] for s in SAMPLERS for seed in seeds]
+        if _has_competence(chosen_runs):
+            entry["competence"] = {
+                sampler: {
+                    **{
+                        competence_key(level): _spread(
+                            [by_seed[sampler][seed][competence_key(level)] for seed in seeds]
+                        )
+                        for level in COMPETENCE_LEVELS
+                    },
+                    "mean_competence": _plain_spread(
+                        [by_seed[sampler][seed]["mean_competence"] for seed in seeds]
+                    ),
+                }
+                for sampler in SAMPLERS
+            }
+            entry["competence"]["vs_uniform"] = compare_competence(
+                by_seed, seeds, minutes, SAMPLERS
+            )
         summary[persona] = entry
     return summary
 
@@ -187,39 +359,60 @@ def experiment(
     model: str = "mlp",
     evaluate_every: int = DEFAULT_EVALUATE_EVERY,
     first_seed: int = 0,
+    competence_every: int = DEFAULT_COMPETENCE_EVERY,
 ) -> dict:
+    """Every persona x seed x sampler run; ``competence_every`` 0 turns competence off."""
     from learner.bench.loop import machine_description
 
     started = time.perf_counter()
     seed_list = list(range(first_seed, first_seed + seeds))
     runs = []
     total = len(personas) * len(seed_list) * len(SAMPLERS)
+    kept = ("minutes", "agreement", "approach_agreement", "competence", "competence_arrivals")
     for persona in personas:
         for seed in seed_list:
+            # The persona's own rate, once for the pair: both samplers are judged against it.
+            check = persona_check(persona, seed) if competence_every else None
             for sampler in SAMPLERS:
                 label = f"[{len(runs) + 1}/{total}] {persona} {sampler} seed {seed}"
-                run = train_clone(
-                    persona, model, sampler, minutes, seed, label, evaluate_every=evaluate_every
+                run = train_checked(
+                    persona,
+                    minutes,
+                    TrainerConfig(architecture=model, seed=seed),
+                    sampler_weights(sampler),
+                    seed,
+                    evaluate_every=evaluate_every,
+                    competence_every=competence_every,
+                    check=check,
+                    on_evaluation=_progress(label, minutes),
                 )
                 print(file=sys.stderr)
-                curve = [
-                    {k: p[k] for k in ("minutes", "agreement", "approach_agreement")}
-                    for p in run.curve
-                ]
+                curve = [{k: p[k] for k in kept if k in p} for p in run.curve]
                 last = curve[-1] if curve else {"agreement": None, "approach_agreement": None}
-                runs.append(
-                    {
-                        "persona": persona,
-                        "sampler": sampler,
-                        "seed": seed,
-                        "minutes_to_0.9": minutes_to_level(curve),
-                        "minutes_to_0.9_sustained": minutes_to_level_sustained(curve),
-                        "final_approach_agreement": last["approach_agreement"],
-                        "final_agreement": last["agreement"],
-                        "wall_seconds": round(run.wall_seconds, 2),
-                        "curve": curve,
-                    }
-                )
+                figures = {
+                    "persona": persona,
+                    "sampler": sampler,
+                    "seed": seed,
+                    "minutes_to_0.9": minutes_to_level(curve),
+                    "minutes_to_0.9_sustained": minutes_to_level_sustained(curve),
+                    "final_approach_agreement": last["approach_agreement"],
+                    "final_agreement": last["agreement"],
+                    "wall_seconds": round(run.wall_seconds, 2),
+                }
+                if check is not None:
+                    figures.update(run_competence(curve, minutes))
+                    figures["persona_hit_rate"] = check.persona.rate
+                    figures["competence_wall_seconds"] = round(run.competence_seconds, 2)
+                runs.append({**figures, "curve": curve})
+    competence = None
+    if competence_every:
+        competence = {
+            "every_seconds": competence_every,
+            "min_arrivals": MIN_ARRIVALS,
+            "held_checks": HELD_CHECKS,
+            "levels": list(COMPETENCE_LEVELS),
+            "pooled": pooled_competence(runs, personas, seed_list, minutes, SAMPLERS),
+        }
     return {
         "benchmark": "relevance",
         "personas": personas,
@@ -237,6 +430,7 @@ def experiment(
         "falls on a censored run is null, and a ratio with a censored side is given as "
         "a bound",
         "summary": summarise(runs, personas, seed_list, minutes),
+        "competence": competence,
         "runs": runs,
         "wall_seconds": round(time.perf_counter() - started, 1),
         "machine": {
@@ -309,6 +503,142 @@ def table_rows(result: dict) -> list[list[str]]:
     return rows
 
 
+def competence_rows(result: dict) -> list[list[str]]:
+    """Header and one row per persona x sampler of competence figures (empty without them)."""
+    budget = result["minutes"]
+    rows = []
+    for persona, entry in result["summary"].items():
+        figures = entry.get("competence")
+        if figures is None:
+            continue
+        for sampler in SAMPLERS:
+            mine = figures[sampler]
+            rows.append(
+                [
+                    persona if sampler == SAMPLERS[0] else "",
+                    sampler,
+                    *(
+                        _minutes_text(mine[competence_key(level)], budget)
+                        for level in COMPETENCE_LEVELS
+                    ),
+                    _agreement_text(mine["mean_competence"]),
+                ]
+            )
+    if not rows:
+        return []
+    header = [
+        "persona",
+        "sampler",
+        *(f"min to competence {level:g} median [min–max]" for level in COMPETENCE_LEVELS),
+        "mean competence",
+    ]
+    return [header, *rows]
+
+
+def _p_text(p_value: float | None) -> str:
+    return "—" if p_value is None else f"{p_value:.3f}"
+
+
+def _interval_text(times: dict) -> str:
+    ratio, interval = times["geometric_mean_ratio"], times["interval"]
+    if ratio is None:
+        return "—"
+    shown = f"{ratio:.2f}"
+    if interval is not None:
+        shown += f" [{interval[0]:.2f}–{interval[1]:.2f}]"
+    if times["censored_pairs"]:
+        shown += f" ({times['censored_pairs']} cens.)"
+    return shown
+
+
+def comparison_rows(result: dict) -> list[list[str]]:
+    """Header and the paired comparisons with uniform, per persona and pooled ("all")."""
+    compared = [
+        (persona, entry["competence"]["vs_uniform"])
+        for persona, entry in result["summary"].items()
+        if entry.get("competence")
+    ]
+    pooled = (result.get("competence") or {}).get("pooled")
+    if pooled:
+        compared.append(("all", pooled))
+    if not compared:
+        return []
+    rows = [
+        [
+            "persona",
+            "sampler ÷ uniform",
+            "measure",
+            "sooner / later / tied",
+            "sign test p",
+            "geo-mean time ratio [95% bootstrap]",
+        ]
+    ]
+    for persona, by_sampler in compared:
+        first = True
+        for sampler, figures in by_sampler.items():
+            for level in COMPETENCE_LEVELS:
+                times = figures[f"{level:g}"]
+                rows.append(
+                    [
+                        persona if first else "",
+                        sampler,
+                        f"time to {level:g}",
+                        f"{times['sooner']} / {times['later']} / {times['ties']}",
+                        _p_text(times["sign_test_p"]),
+                        _interval_text(times),
+                    ]
+                )
+                first = False
+            mean = figures["mean_competence"]
+            difference = mean["mean_difference"]
+            rows.append(
+                [
+                    "",
+                    sampler,
+                    "mean competence (higher / lower / tied)",
+                    f"{mean['higher']} / {mean['lower']} / {mean['ties']}",
+                    _p_text(mean["sign_test_p"]),
+                    "—" if difference is None else f"difference {difference:+.3f}",
+                ]
+            )
+    return rows
+
+
+def _print_rows(rows: list[list[str]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for index, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def _competence_explained(result: dict) -> str:
+    settings = result["competence"]
+    return (
+        f"competence: the clone's return rate against the scripted opponent ÷ the persona's, "
+        f"checked every {settings['every_seconds']} simulated s on "
+        f"{settings['min_arrivals']} arrivals; 'min to competence L': the first of "
+        f"{settings['held_checks']} consecutive checks at or above L; mean competence: the "
+        "area under the competence curve ÷ the run's length (each check clipped at 1)."
+    )
+
+
+def print_competence(result: dict) -> None:
+    rows = competence_rows(result)
+    if not rows:
+        return
+    print()
+    print(_competence_explained(result))
+    _print_rows(rows)
+    print()
+    print(
+        "paired over seeds, each sampler against uniform: sign test of which reached the "
+        "level first; geometric mean of the time ratios (censored times counted as the "
+        "budget) with a 95% bootstrap interval"
+    )
+    _print_rows(comparison_rows(result))
+
+
 def print_table(result: dict) -> None:
     rows = table_rows(result)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -332,6 +662,7 @@ def print_table(result: dict) -> None:
     )
     met = [p for p, e in result["summary"].items() if e["meets_target"]]
     print(f"personas meeting the target: {', '.join(met) if met else 'none'}")
+    print_competence(result)
     print(f"total wall time {result['wall_seconds']} s")
 
 
@@ -580,6 +911,24 @@ def render_section(result: dict, doc: Path, json_path: Path | None, plot_path: P
         ),
         "",
     ]
+    if competence_rows(result):
+        lines += [
+            "## Competence",
+            "",
+            _competence_explained(result).replace("competence: ", "Competence is ", 1),
+            "Medians over the seeds with [min–max]; censored runs as above.",
+            "",
+            *_markdown_table(competence_rows(result)),
+            "",
+            'Each sampler against uniform over the paired seeds ("all": every persona\'s '
+            "pairs together): how many pairs reached the level sooner, later or at the same "
+            "check (both censored included), the two-sided sign test on the untied pairs, and "
+            "the geometric mean of the time ratios with a 95% percentile bootstrap interval. "
+            "A censored time counts as the budget there, which pulls the ratio toward 1.",
+            "",
+            *_markdown_table(comparison_rows(result)),
+            "",
+        ]
     if plot_path is not None:
         lines += [
             f"![learning curves]({_link(plot_path, doc)})",
@@ -626,6 +975,7 @@ EXPERIMENT_OPTIONS = {
     "model": ("--model", DEFAULT_MODEL),
     "evaluate_every": ("--evaluate-every", DEFAULT_EVALUATE_EVERY),
     "first_seed": ("--first-seed", 0),
+    "competence_every": ("--competence-every", DEFAULT_COMPETENCE_EVERY),
     "json": ("--json", None),
 }
 """Options that shape (or save) a new run, so make no sense with --from-json."""
@@ -681,12 +1031,25 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.competence_every < 0 or args.competence_every % args.evaluate_every:
+        print(
+            f"error: --competence-every must be 0 (off) or a multiple of --evaluate-every "
+            f"({args.evaluate_every}), got {args.competence_every}",
+            file=sys.stderr,
+        )
+        return 2
     personas = args.persona or list(BUILT_IN)
     try:
         for spec in personas:
             load_persona(spec, 0)  # fail before hours of runs, not after
         result = experiment(
-            personas, args.seeds, args.minutes, args.model, args.evaluate_every, args.first_seed
+            personas,
+            args.seeds,
+            args.minutes,
+            args.model,
+            args.evaluate_every,
+            args.first_seed,
+            args.competence_every,
         )
     except (PersonaError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

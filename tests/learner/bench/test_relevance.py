@@ -52,6 +52,19 @@ def check_result(result: dict, png) -> None:
     for ratio in (entry["ratio_of_medians"], entry["ratio_of_medians_sustained"]):
         assert (ratio["value"] is None) != (ratio["bound"] is None)
     assert isinstance(entry["meets_target"], bool)
+    # Competence, checked every 15 s: a clone exists by then or the check says None.
+    assert result["competence"]["every_seconds"] == 15 and result["competence"]["pooled"]
+    for run in result["runs"]:
+        checks = [p for p in run["curve"] if "competence" in p]
+        assert [p["minutes"] for p in checks] == [0.25, 0.5]
+        for point in checks:
+            assert point["competence"] is None or 0.0 <= point["competence"] <= 1.5
+            assert point["competence_arrivals"] in (0, 100)
+        assert 0.0 <= run["mean_competence"] <= 1.0 and run["persona_hit_rate"] == 1.0
+        assert run["minutes_to_competence_0.9"] is None  # 3 checks held: not in 2 checks
+    comparison = entry["competence"]["vs_uniform"]["relevance"]
+    assert set(comparison) == {"0.9", "0.95", "mean_competence"}
+    assert comparison["0.9"]["ties"] == 1 and comparison["0.9"]["sign_test_p"] is None
     assert png.stat().st_size > 1000
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -89,10 +102,84 @@ def test_censored_medians_and_ratio_bounds():
     assert relevance.minutes_to_level_sustained(curve) == 1.0
 
 
+def test_paired_times_find_the_sooner_sampler():
+    """Fabricated paired times: a sampler twice as fast on every seed, one censored pair."""
+    uniform = [2.0, 1.5, 2.5, 1.0, None]
+    halved = [0.9, 0.8, 1.2, 0.5, 1.5]
+    figures = relevance.paired_times(halved, uniform, budget=3.0)
+    assert (figures["sooner"], figures["later"], figures["ties"]) == (5, 0, 0)
+    assert figures["sign_test_p"] == pytest.approx(2 / 2**5)  # two-sided, 5 of 5
+    assert figures["geometric_mean_ratio"] < 0.55 and figures["censored_pairs"] == 1
+    low, high = figures["interval"]
+    assert low <= figures["geometric_mean_ratio"] <= high < 1.0
+    slower = relevance.paired_times(uniform, halved, budget=3.0)
+    assert (slower["sooner"], slower["later"]) == (0, 5)
+    assert slower["geometric_mean_ratio"] == pytest.approx(1 / figures["geometric_mean_ratio"])
+    assert slower["interval"][0] > 1.0
+    # No direction: as often sooner as later, and the interval holds 1.
+    mixed = relevance.paired_times([1.0, 2.0, 1.0, 2.0, None], [2.0, 1.0, 2.0, 1.0, None], 3.0)
+    assert (mixed["sooner"], mixed["later"], mixed["ties"]) == (2, 2, 1)
+    assert mixed["sign_test_p"] == 1.0 and mixed["interval"][0] < 1.0 < mixed["interval"][1]
+    higher = relevance.paired_values([0.8, 0.7, 0.9, None], [0.6, 0.7, 0.5, 0.4])
+    assert (higher["higher"], higher["lower"], higher["ties"]) == (2, 0, 1)
+    assert higher["mean_difference"] == pytest.approx(0.2)
+
+
+def test_competence_figures_are_summarised_and_rendered(tmp_path):
+    """Runs carrying competence get its table and the paired comparisons, pooled too."""
+    runs = []
+    for persona in ("chaser", "lazy"):
+        for seed in range(5):
+            for sampler, reached in (("relevance", 1.0), ("uniform", 2.0 + seed / 10)):
+                checks = [(m / 4, 0.5 if m / 4 < reached else 0.96) for m in range(1, 13)]
+                curve = [{"minutes": m, "competence": c} for m, c in checks]
+                runs.append(
+                    {
+                        "persona": persona,
+                        "sampler": sampler,
+                        "seed": seed,
+                        "minutes_to_0.9": None,
+                        "minutes_to_0.9_sustained": None,
+                        "final_approach_agreement": 0.8,
+                        "final_agreement": 0.8,
+                        **relevance.run_competence(curve, 3.0),
+                    }
+                )
+    assert runs[0]["minutes_to_competence_0.95"] == 1.0 and runs[0]["mean_competence"] > 0.6
+    seeds = list(range(5))
+    summary = relevance.summarise(runs, ["chaser", "lazy"], seeds, 3.0)
+    vs_uniform = summary["chaser"]["competence"]["vs_uniform"]["relevance"]
+    assert vs_uniform["0.9"]["sooner"] == 5 and vs_uniform["0.9"]["sign_test_p"] < 0.07
+    assert vs_uniform["mean_competence"]["higher"] == 5
+    pooled = relevance.pooled_competence(runs, ["chaser", "lazy"], seeds, 3.0, relevance.SAMPLERS)
+    assert pooled["relevance"]["0.95"]["sooner"] == 10
+    assert pooled["relevance"]["0.95"]["sign_test_p"] < 0.01
+    result = {
+        **tiny_result(),
+        "seeds": seeds,
+        "minutes": 3.0,
+        "runs": runs,
+        "summary": summary,
+        "competence": {
+            "every_seconds": 15,
+            "min_arrivals": 100,
+            "held_checks": 3,
+            "levels": [0.9, 0.95],
+            "pooled": pooled,
+        },
+    }
+    text = relevance.render_section(result, tmp_path / "r.md", None, None)
+    assert "## Competence" in text
+    assert "| chaser | relevance | 1.00 [1.00–1.00] | 1.00 [1.00–1.00] |" in text
+    assert "| all | relevance | time to 0.9 | 10 / 0 / 0 | 0.002 | 0.44 [0.42–0.46] |" in text
+
+
 def test_bad_options_are_refused(capsys):
     parser = argparse.ArgumentParser()
     add_relevance_parser(parser.add_subparsers(dest="bench"))
     assert relevance.run(parser.parse_args(["relevance", "--minutes", "0"])) == 2
+    assert relevance.run(parser.parse_args(["relevance", "--competence-every", "7"])) == 2
+    assert "multiple of --evaluate-every" in capsys.readouterr().err
     assert relevance.run(parser.parse_args(["relevance", "--persona", "nobody"])) == 2
     assert "nobody" in capsys.readouterr().err
 
@@ -156,7 +243,7 @@ def test_from_json_writes_docs_between_markers_without_running(tmp_path, capsys,
     def no_training(*args, **kwargs):
         raise AssertionError("--from-json must not train")
 
-    monkeypatch.setattr(relevance, "train_clone", no_training)
+    monkeypatch.setattr(relevance, "train_checked", no_training)
     source = tmp_path / "r.json"
     source.write_text(json.dumps(tiny_result()))
     doc = tmp_path / "relevance.md"
