@@ -22,7 +22,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from learner.tools.command import UsageError, player_profile, serve  # light: imports on use
+from learner.tools.command import (  # light: imports on use
+    UsageError,
+    add_playback_options,
+    playback_from,
+    player_profile,
+    serve,
+)
 from models.contract import ARCHITECTURES  # torch-free: the parser may import it
 
 ROOT = Path(__file__).resolve().parent
@@ -233,6 +239,7 @@ def add_play_parser(sub) -> None:
         metavar="MIRROR",
         help="a mirror plays your side (with --ghost: watch two mirrors play each other)",
     )
+    add_playback_options(play_)
     _profile_options(play_)
     play_.set_defaults(func=play)
 
@@ -401,6 +408,7 @@ def play(args: argparse.Namespace) -> int:
     if args.persona and args.left_mirror:
         raise UsageError("--persona and --left-mirror both want your side")
     params = Params(points_to_win=args.points)
+    playback = playback_from(args)
     learner = None
     lock = None
     if not (args.no_record and (args.ghost or args.no_learn)):  # this session writes the profile
@@ -410,17 +418,17 @@ def play(args: argparse.Namespace) -> int:
             lock = ProfileLock(profile.folder, args.player).acquire()
         except ProfileInUse as exc:
             raise UsageError(str(exc)) from None
-    left_driver = ghost(profile, args.left_mirror, params) if args.left_mirror else None
+    left_driver = ghost(profile, args.left_mirror, params, playback) if args.left_mirror else None
     if args.persona:
         from game.personas import load_persona
 
         left_driver = load_persona(args.persona)
     if args.ghost:
-        opponent = ghost(profile, args.ghost, params)  # a ghost never learns
+        opponent = ghost(profile, args.ghost, params, playback)  # a ghost never learns
     elif args.no_learn:
         opponent = ScriptedOpponent()
     else:
-        opponent, learner = _live_mirror(profile, params, args)
+        opponent, learner = _live_mirror(profile, params, args, playback)
 
     def recorder_factory(params: Params, seed: int, opponent_label: str) -> RecordingWriter:
         header = make_header(params, seed, args.player, opponent_label)
@@ -476,7 +484,7 @@ def play(args: argparse.Namespace) -> int:
             lock.release()
 
 
-def _live_mirror(profile, params, args: argparse.Namespace):
+def _live_mirror(profile, params, args: argparse.Namespace, playback):
     """The learned opponent and the learner that feeds it, plugged together."""
     from learner.config import TrainerConfig
     from learner.live import LiveLearner
@@ -493,7 +501,7 @@ def _live_mirror(profile, params, args: argparse.Namespace):
                 device = pick_device(device)
             config = TrainerConfig(device=device)
             config.architecture = args.model or files.load_settings().get("architecture", "mlp")
-        opponent, gate = make_mirror(params, save_path=files.model)
+        opponent, gate = make_mirror(params, save_path=files.model, playback=playback)
         learner = LiveLearner(opponent, gate, files, config=config, params=params)
         if args.sampler_config is not None:
             from learner.sampler import read_sampler_config

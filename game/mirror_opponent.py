@@ -47,6 +47,7 @@ import onnxruntime as ort
 from game.engine import View
 from game.files import atomic_write
 from game.opponent import Opponent, ScriptedOpponent
+from game.playback import ARGMAX, DEFAULT_PLAYBACK, BinPicker, Playback
 from models.contract import (
     AGREEMENT_TOLERANCE,
     COMMAND_BINS,
@@ -413,6 +414,9 @@ def heldout_agreement(
 class MirrorOpponent:
     """Plays the right paddle with the current accepted model (scripted until there is one).
 
+    ``playback`` says how the model's scores become a command (``game.playback``): its most
+    likely bin, or a seeded draw from its distribution.
+
     Each run gets its own ``RunOptions`` and is watched by this opponent's watchdog thread;
     a run past ``INFERENCE_DEADLINE`` is terminated and its model dropped for the last good
     one. ``act`` never raises for a model's sake."""
@@ -423,12 +427,15 @@ class MirrorOpponent:
         fallback: Opponent | None = None,
         name: str = "mirror",
         deadline: float = INFERENCE_DEADLINE,
+        playback: Playback = DEFAULT_PLAYBACK,
     ) -> None:
         self.name = name  # the label while a model plays ("mirror", or a shared mirror's name)
         self._observe_factory = observe_factory
         self._observe = observe_factory()
         self.fallback = fallback or ScriptedOpponent()
         self.deadline = deadline
+        self.playback = playback
+        self._picker = BinPicker(playback)
         self.model: Model | None = None
         self._next: Model | None = None
         self._last_good: Model | None = None  # what played before ``model``, to fall back on
@@ -456,6 +463,7 @@ class MirrorOpponent:
 
     def reset(self, seed: int) -> None:
         self._observe = self._observe_factory()
+        self._picker.reset(seed)
         if hasattr(self.fallback, "reset"):
             self.fallback.reset(seed)
 
@@ -496,7 +504,9 @@ class MirrorOpponent:
         row = logits[0]
         if not np.all(np.isfinite(row)):  # cannot pass the gate, but never trust blindly
             return 0.0
-        return float(_BINS[int(np.argmax(row))])
+        if self.playback.by == ARGMAX:
+            return float(_BINS[int(np.argmax(row))])
+        return float(_BINS[self._picker.pick(row.tolist())])  # the same values as argmax
 
     def _start(self, model: Model | None) -> None:
         self.model = model

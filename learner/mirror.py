@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from game import safe_json
 from game.engine import DEFAULT_PARAMS, Params, View
 from game.files import atomic_write
+from game.playback import DEFAULT_PLAYBACK, Playback
 
 if TYPE_CHECKING:
     import numpy as np
@@ -96,11 +97,15 @@ def make_mirror(
     name: str = "mirror",
     save_path: Path | None = None,
     observe_factory: ObserveFactory | None = None,
+    playback: Playback = DEFAULT_PLAYBACK,
 ) -> tuple[MirrorOpponent, ModelGate]:
-    """An opponent that plays scripted until its gate accepts a model (saved to ``save_path``)."""
+    """An opponent that plays scripted until its gate accepts a model (saved to ``save_path``);
+    ``playback``: how its model's scores become commands (``game.playback``)."""
     from game.mirror_opponent import MirrorOpponent, ModelGate
 
-    opponent = MirrorOpponent(observe_factory=observe_factory or _features(params), name=name)
+    opponent = MirrorOpponent(
+        observe_factory=observe_factory or _features(params), name=name, playback=playback
+    )
     return opponent, ModelGate(opponent, save_path=save_path)
 
 
@@ -109,10 +114,11 @@ def fixed_mirror(
     params: Params = DEFAULT_PARAMS,
     name: str = "mirror",
     observe_factory: ObserveFactory | None = None,
+    playback: Playback = DEFAULT_PLAYBACK,
 ) -> MirrorOpponent:
     """An opponent that plays ``model`` (already checked) from its first ``act`` and never
     learns: a ghost, a clone in a benchmark, an environment's opponent."""
-    opponent, _ = make_mirror(params, name, observe_factory=observe_factory)
+    opponent, _ = make_mirror(params, name, observe_factory=observe_factory, playback=playback)
     opponent.offer(model)
     return opponent
 
@@ -162,13 +168,18 @@ def resolve(profile: Profile, spec: str) -> Path:
     return shared_folder(profile) / f"{_check_name(spec)}.onnx"
 
 
-def ghost(profile: Profile, spec: str, params: Params = DEFAULT_PARAMS) -> MirrorOpponent:
+def ghost(
+    profile: Profile,
+    spec: str,
+    params: Params = DEFAULT_PARAMS,
+    playback: Playback = DEFAULT_PLAYBACK,
+) -> MirrorOpponent:
     """A saved mirror that plays with learning off (``play --ghost`` / ``--left-mirror``)."""
     path = resolve(profile, spec)
     if not path.exists():
         raise MirrorError(f"no mirror {spec!r} ({path} does not exist; see 'mirror list')")
     name = f"ghost of {path.stem if spec != 'mine' else 'you'}"
-    return fixed_mirror(load_model(path), params, name)
+    return fixed_mirror(load_model(path), params, name, playback=playback)
 
 
 def export_mirror(profile: Profile, out: Path) -> Model:

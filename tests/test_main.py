@@ -54,6 +54,10 @@ def test_a_command_line_mistake_is_one_line_and_exit_2(tmp_path):
         (("replay", tmp_path / "missing.mpr", "--verify"), "missing.mpr"),
         (("play", "--player", "../x", "--data-dir", tmp_path), "player name must be"),
         (("play", "--persona", "chaser", "--left-mirror", "mine"), "both want your side"),
+        (
+            ("play", "--play-by", "sample", "--temperature", "-1", "--data-dir", tmp_path),
+            "temperature must be",
+        ),
         (("mirror", "list", "--player", "a/b"), "player name must be"),
     ]:
         result = run_main(*args)

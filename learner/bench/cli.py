@@ -12,6 +12,7 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
+from learner.tools.command import add_playback_options  # light: imports on use
 from models.contract import ARCHITECTURES  # torch-free, imports nothing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,6 +188,16 @@ def add_learning_parsers(sub) -> None:
     fidelity.add_argument("--minutes", type=float, default=3.0, help="simulated minutes of play")
     fidelity.add_argument("--seed", type=int, default=0, help="seed of the run (default: 0)")
     _style(fidelity)
+    add_playback_options(fidelity)
+    fidelity.add_argument(
+        "--compare-temperatures",
+        type=float,
+        nargs="+",
+        default=None,
+        metavar="T",
+        help="also measure the clone's style when it plays by argmax and when it samples at "
+        "each of these temperatures (e.g. 0.5 1), and print each one's style distance",
+    )
     _json(fidelity, "the results")
     fidelity.set_defaults(func=_runner("learning"))
 
@@ -206,6 +217,7 @@ def add_learning_parsers(sub) -> None:
         "--seed", type=int, default=0, help="seed of the first clone (default: 0)"
     )
     _style(stylometry)
+    add_playback_options(stylometry)
     _json(stylometry, "the results")
     stylometry.set_defaults(func=_runner("learning"))
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from game.personas import BUILT_IN, PersonaError, load_persona
+from game.playback import ARGMAX, DEFAULT_PLAYBACK, SAMPLE, Playback
 from learner.bench import write_json
 from learner.bench.cli import STYLE_MINUTES, STYLE_SEEDS
 from learner.config import TrainerConfig
@@ -85,27 +87,60 @@ def train_clone(
     )
 
 
+@dataclass(frozen=True)
+class StyleRun:
+    """How the style figures are measured (``learner.style``)."""
+
+    minutes: float = STYLE_MINUTES  # simulated minutes each player plays, in all
+    seeds: int = STYLE_SEEDS  # the minutes split over this many seeds
+    playback: Playback = DEFAULT_PLAYBACK  # how the clone plays
+    compare_temperatures: tuple[float, ...] = ()  # also measured: argmax and these samplings
+
+
 def style_seeds(seed: int, count: int, offset: int = STYLE_SEED_OFFSET) -> list[int]:
     return [seed + offset + index for index in range(count)]
 
 
-def clone_style(
-    spec: str, model, seed: int, minutes: float = STYLE_MINUTES, seeds: int = STYLE_SEEDS
-) -> dict:
+def clone_style(spec: str, model, seed: int, style: StyleRun = StyleRun()) -> dict:
     """The clone's style beside the persona's (``learner.style``), and the persona's beside
     itself on other matches (the twin: how near a perfect copy could come with this much
-    play). Persona and clone play the same matches, ``minutes`` each over ``seeds`` seeds."""
-    played = style_seeds(seed, seeds)
-    persona = play_style(load_persona(spec, seed), minutes, played)
-    twin = play_style(
-        load_persona(spec, seed), minutes, style_seeds(seed, seeds, TWIN_STYLE_SEED_OFFSET)
-    )
-    clone = play_style(fixed_mirror(model), minutes, played)
-    return {
-        "minutes": minutes,
+    play). Persona and clone play the same matches, ``style.minutes`` each. With
+    ``style.compare_temperatures``, the clone also plays by argmax and by sampling at each
+    temperature (seeded by ``seed``), and each playback's style distance is kept."""
+    played = style_seeds(seed, style.seeds)
+    persona = play_style(load_persona(spec, seed), style.minutes, played)
+    twin_seeds = style_seeds(seed, style.seeds, TWIN_STYLE_SEED_OFFSET)
+    twin = play_style(load_persona(spec, seed), style.minutes, twin_seeds)
+    compared: dict[str, dict] = {}
+
+    def against(playback: Playback) -> dict:
+        key = playback.describe()
+        if key not in compared:
+            clone = play_style(fixed_mirror(model, playback=playback), style.minutes, played)
+            compared[key] = compare(persona, clone, seed=seed)
+        return compared[key]
+
+    result = {
+        "minutes": style.minutes,
         "seeds": played,
-        "clone": compare(persona, clone, seed=seed),
+        "playback": style.playback.describe(),
+        "clone": against(style.playback),
         "twin": compare(persona, twin, seed=seed),
+    }
+    if style.compare_temperatures:
+        sweep = [Playback(ARGMAX)]
+        sweep += [Playback(SAMPLE, t, seed) for t in style.compare_temperatures]
+        result["playbacks"] = [_playback_entry(p.describe(), against(p)) for p in sweep]
+    return result
+
+
+def _playback_entry(name: str, comparison: dict) -> dict:
+    return {
+        "playback": name,
+        "style_distance": comparison["style_distance"],
+        "style_distance_ci": comparison["style_distance_ci"],
+        "distances": {k: v.get("distance") for k, v in comparison["figures"].items()},
+        "rel_errors": {k: v.get("rel_error") for k, v in comparison["figures"].items()},
     }
 
 
@@ -115,8 +150,7 @@ def fidelity(
     sampler: str,
     minutes: float,
     seed: int,
-    style_minutes: float = STYLE_MINUTES,
-    style_seed_count: int = STYLE_SEEDS,
+    style: StyleRun = StyleRun(),
 ) -> dict:
     from learner.competence import competence_figures, train_checked
 
@@ -153,14 +187,14 @@ def fidelity(
             load_persona(spec, seed + 1000),
             HELD_OUT_SECONDS,
             seed + 1000,
-            opponent=fixed_mirror(run.model),
+            opponent=fixed_mirror(run.model, playback=style.playback),
             twin=load_persona(spec, seed + 1000),
         )
         result["agreement"], result["approach_agreement"] = agreement_on(run.model, heldout)
         result["twin_agreement"], result["twin_approach_agreement"] = (
             round(value, 6) for value in twin_agreement(heldout)
         )
-        result["style"] = clone_style(spec, run.model, seed, style_minutes, style_seed_count)
+        result["style"] = clone_style(spec, run.model, seed, style)
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
     result["speed_vs_real_time"] = round(minutes * 60 / run.wall_seconds, 1)
     return result
@@ -193,12 +227,34 @@ def print_fidelity(result: dict) -> None:
     style = result["style"]
     if style is not None:
         print(
-            f"  style, persona vs clone: {style['minutes']:g} simulated min each "
-            f"(seeds {', '.join(map(str, style['seeds']))}), against the scripted opponent; "
-            "95% intervals by bootstrap over rallies; distance in the persona's spreads:"
+            f"  style, persona vs clone (playing by {style.get('playback', 'argmax')}): "
+            f"{style['minutes']:g} simulated min each (seeds "
+            f"{', '.join(map(str, style['seeds']))}), against the scripted opponent; 95% "
+            "intervals by bootstrap over rallies; distance in the persona's spreads:"
         )
         for line in format_comparison(style["clone"], style["twin"], indent="    "):
             print(line)
+        for line in _playback_table(style.get("playbacks") or []):
+            print(line)
+
+
+def _playback_table(entries: list[dict]) -> list[str]:
+    """The clone's style distance by how it plays, and each figure's distance."""
+    if not entries:
+        return []
+    names = list(entries[0]["distances"])
+    lines = [
+        "  the clone's style by how it plays (style distance [95% CI]; per figure: distance):",
+        f"    {'playback':14s} {'style distance':>24s} "
+        + " ".join(f"{n[:12]:>12s}" for n in names),
+    ]
+    for entry in entries:
+        cells = " ".join(
+            f"{'—' if entry['distances'][n] is None else format(entry['distances'][n], '.2f'):>12s}"
+            for n in names
+        )
+        lines.append(f"    {entry['playback']:14s} {_distance(entry):>24s} {cells}")
+    return lines
 
 
 def stylometry(
@@ -206,8 +262,7 @@ def stylometry(
     minutes: float,
     seed: int,
     model: str = "mlp",
-    style_minutes: float = STYLE_MINUTES,
-    style_seed_count: int = STYLE_SEEDS,
+    style: StyleRun = StyleRun(),
 ) -> dict:
     """One clone per persona; every clone scored on every persona's held-out play
     (agreement), and every clone's style set against every persona's (style distance)."""
@@ -225,13 +280,15 @@ def stylometry(
     matrix = [[round(agreement_on(m, h)[0], 6) for h in heldouts] for m in models]
     own_best = [int(np.argmax(row)) == i for i, row in enumerate(matrix)]
     # Style: each persona and each clone on the same matches; the twin on other ones.
-    played = style_seeds(seed, style_seed_count)
-    elsewhere = style_seeds(seed, style_seed_count, TWIN_STYLE_SEED_OFFSET)
-    personas = [play_style(load_persona(spec, seed), style_minutes, played) for spec in specs]
-    clones = [play_style(fixed_mirror(m), style_minutes, played) for m in models]
+    played = style_seeds(seed, style.seeds)
+    elsewhere = style_seeds(seed, style.seeds, TWIN_STYLE_SEED_OFFSET)
+    personas = [play_style(load_persona(spec, seed), style.minutes, played) for spec in specs]
+    clones = [
+        play_style(fixed_mirror(m, playback=style.playback), style.minutes, played) for m in models
+    ]
     styles = []
     for spec, persona, clone in zip(specs, personas, clones, strict=True):
-        twin = play_style(load_persona(spec, seed), style_minutes, elsewhere)
+        twin = play_style(load_persona(spec, seed), style.minutes, elsewhere)
         styles.append(
             {
                 "persona": spec,
@@ -248,7 +305,8 @@ def stylometry(
         "model": model,
         "matrix": matrix,
         "accuracy": sum(own_best) / len(specs),
-        "style_minutes": style_minutes,
+        "style_minutes": style.minutes,
+        "playback": style.playback.describe(),
         "style_seeds": played,
         "style": styles,
         "style_matrix": style_matrix,
@@ -304,23 +362,26 @@ def run(args) -> int:
             file=sys.stderr,
         )
         return 2
+    from learner.tools.command import UsageError, playback_from
+
+    temperatures = tuple(getattr(args, "compare_temperatures", None) or ())
+    try:
+        for temperature in temperatures:
+            Playback(SAMPLE, temperature)  # a bad one stops here, before any training
+    except ValueError as exc:
+        raise UsageError(f"--compare-temperatures: {exc}") from None
+    style = StyleRun(
+        args.style_minutes, args.style_seeds, playback_from(args, args.seed), temperatures
+    )
     try:
         if args.bench == "fidelity":
             result = fidelity(
-                args.persona,
-                args.model,
-                args.sampler,
-                args.minutes,
-                args.seed,
-                args.style_minutes,
-                args.style_seeds,
+                args.persona, args.model, args.sampler, args.minutes, args.seed, style
             )
             print_fidelity(result)
         else:
             specs = args.persona or DEFAULT_PERSONAS
-            result = stylometry(
-                specs, args.minutes, args.seed, args.model, args.style_minutes, args.style_seeds
-            )
+            result = stylometry(specs, args.minutes, args.seed, args.model, style)
             print_stylometry(result)
     except (PersonaError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

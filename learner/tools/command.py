@@ -1,5 +1,6 @@
 """What the command bodies share: ``UsageError``, the player's profile from ``--data-dir`` and
-``--player``, and serving a web app (the game, the replay viewer) until Ctrl-C.
+``--player``, how a mirror plays (``--play-by``, ``--temperature``), and serving a web app
+(the game, the replay viewer) until Ctrl-C.
 
 Importing this module loads nothing heavy: ``main.py`` imports it to build its parser, and
 each helper imports what it needs when it runs.
@@ -29,6 +30,37 @@ def player_profile(args: argparse.Namespace) -> Profile:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return Profile(args.data_dir or default_data_dir(), args.player)
+
+
+def add_playback_options(parser: argparse.ArgumentParser) -> None:
+    """``--play-by`` and ``--temperature``: how a mirror turns its scores into commands."""
+    from game.playback import DEFAULT_PLAYBACK, PLAY_BY  # light: no numpy
+
+    parser.add_argument(
+        "--play-by",
+        choices=PLAY_BY,
+        default=DEFAULT_PLAYBACK.by,
+        help="how a mirror plays: its most likely command every tick (argmax), or a draw "
+        "from the commands it predicts, seeded by the match (sample) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=DEFAULT_PLAYBACK.temperature,
+        metavar="T",
+        help="with --play-by sample: 1 draws from the predicted distribution as it is, "
+        "below 1 sharpens it towards argmax, 0 is argmax (default: %(default)g)",
+    )
+
+
+def playback_from(args: argparse.Namespace, seed: int = 0):
+    """The ``game.playback.Playback`` the options name (a bad one is a ``UsageError``)."""
+    from game.playback import Playback
+
+    try:
+        return Playback(args.play_by, args.temperature, seed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def serve(

@@ -43,6 +43,8 @@ def fidelity_json(tmp_path, name, *extra):
         "2",
         "--style-seeds",
         "2",
+        "--compare-temperatures",
+        "1",
         "--json",
         out,
         *extra,
@@ -68,6 +70,11 @@ def test_short_fidelity_run_has_every_key_in_range_and_is_reproducible(tmp_path)
         assert 0 <= low <= high
     # The persona against itself on other matches is nearer than its 45-second clone.
     assert style["twin"]["style_distance"] < style["clone"]["style_distance"]
+    assert style["playback"] == "argmax"
+    sweep = {entry["playback"]: entry for entry in style["playbacks"]}
+    assert set(sweep) == {"argmax", "sample T=1"}
+    assert sweep["argmax"]["style_distance"] == style["clone"]["style_distance"]
+    assert set(sweep["sample T=1"]["distances"]) == FIGURES
     reaction = style["clone"]["figures"]["reaction_s"]
     low, high = reaction["persona_mean_ci"]
     assert low <= reaction["persona_mean"] <= high and reaction["persona_n"] > 50
@@ -115,3 +122,13 @@ def test_persona_errors_are_clear(tmp_path):
     assert "Traceback" not in result.stderr
     result = run_main("bench", "fidelity", "--persona", "nobody", "--minutes", "0.25")
     assert result.returncode == 2 and "expected a built-in name" in result.stderr
+
+
+def test_a_bad_playback_is_one_line_before_any_training():
+    for extra, message in [
+        (("--play-by", "sample", "--temperature", "-1"), "temperature=-1.0"),
+        (("--compare-temperatures", "0.5", "nan"), "--compare-temperatures: temperature"),
+    ]:
+        result = run_main("bench", "fidelity", "--persona", "chaser", "--minutes", "5", *extra)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr and "agreement" not in result.stderr

@@ -1,0 +1,92 @@
+"""How a mirror turns its model's scores into the command it plays.
+
+A mirror model scores the 21 command bins (``models.contract.COMMAND_BINS``) for what the
+player would do now. ``argmax`` plays the most likely bin every tick: the player's average
+habit, never their variety. ``sample`` draws a bin from the predicted distribution,
+softened or sharpened by a temperature (scores divided by it before the softmax: 1 is the
+model's own distribution, towards 0 it becomes argmax), from a generator seeded by the
+playback's seed and the match's, so a match replays exactly. What is measured best (``bench
+fidelity``/``stylometry``'s style distance, see ``DEFAULT_PLAYBACK``) is the default.
+
+Agreement (``game.mirror_opponent.agreement``) always scores the argmax bin: playback
+changes how a mirror plays, not how it is judged.
+
+Pure Python on 21 floats a tick (a few microseconds), and light: the command line imports
+it for its defaults without loading numpy.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+ARGMAX = "argmax"
+SAMPLE = "sample"
+PLAY_BY = (ARGMAX, SAMPLE)
+
+
+@dataclass(frozen=True)
+class Playback:
+    by: str = ARGMAX  # ARGMAX or SAMPLE
+    temperature: float = 1.0  # SAMPLE only: scores / temperature before the softmax
+    seed: int = 0  # SAMPLE only: with each match's seed, the draws' seed
+
+    def __post_init__(self) -> None:
+        if self.by not in PLAY_BY:
+            raise ValueError(f"playback must be one of {', '.join(PLAY_BY)}, got by={self.by!r}")
+        if not (math.isfinite(self.temperature) and self.temperature >= 0.0):
+            raise ValueError(
+                f"temperature must be a finite number >= 0, got temperature={self.temperature}"
+            )
+
+    def describe(self) -> str:
+        if self.by == ARGMAX or self.temperature == 0.0:
+            return "argmax"
+        return f"sample T={self.temperature:g}"
+
+
+DEFAULT_PLAYBACK = Playback()  # measured in bench fidelity: see the README's Benchmarks
+
+
+def argmax(scores: Sequence[float]) -> int:
+    best, best_score = 0, scores[0]
+    for index, score in enumerate(scores):
+        if score > best_score:
+            best, best_score = index, score
+    return best
+
+
+def sample(scores: Sequence[float], temperature: float, rng: random.Random) -> int:
+    """A bin drawn with probability softmax(scores / temperature); argmax at 0."""
+    if temperature == 0.0:
+        return argmax(scores)
+    top = max(scores)
+    # Shifted by the top score: the largest weight is 1, so nothing overflows; at a tiny
+    # temperature every other weight underflows to 0 and the draw is the argmax.
+    weights = [math.exp((score - top) / temperature) for score in scores]
+    draw = rng.random() * math.fsum(weights)
+    for index, weight in enumerate(weights):
+        draw -= weight
+        if draw < 0.0:
+            return index
+    return argmax(scores)  # rounding left the draw at the very top
+
+
+class BinPicker:
+    """Picks a bin from each tick's scores as ``playback`` says; ``reset`` with each match's
+    seed, so the draws of a match are the same whenever it is played again."""
+
+    def __init__(self, playback: Playback = DEFAULT_PLAYBACK) -> None:
+        self.playback = playback
+        self.reset(0)
+
+    def reset(self, seed: int) -> None:
+        # A string seed is hashed with SHA-512 by random: stable across runs and platforms.
+        self._rng = random.Random(f"{self.playback.seed}/{seed}")
+
+    def pick(self, scores: Sequence[float]) -> int:
+        if self.playback.by == ARGMAX:
+            return argmax(scores)
+        return sample(scores, self.playback.temperature, self._rng)
