@@ -236,11 +236,13 @@ def train_checked(
     competence_every: float | None = None,
     check: CompetenceCheck | None = None,
     on_evaluation=None,
+    loss_priority=None,
 ):
     """``learner.headless.simulate`` of persona ``spec`` (config: ``TrainerConfig``, weights:
     ``RelevanceWeights``) whose curve carries the clone's competence every
     ``competence_every`` simulated seconds (None: every evaluation; 0: no checks);
-    ``check`` defaults to ``persona_check``. One torch thread, as every headless bench runs."""
+    ``check`` defaults to ``persona_check``; ``loss_priority``: a ``LossPriority`` for the
+    sampler (None: fixed weights). One torch thread, as every headless bench runs."""
     import torch  # here: measuring a clone needs no torch, training one does
 
     from game.personas import load_persona
@@ -257,4 +259,5 @@ def train_checked(
         on_evaluation=on_evaluation,
         competence=None if competence_every == 0 else check or persona_check(spec, seed),
         competence_every=competence_every,
+        loss_priority=loss_priority,
     )

@@ -24,7 +24,7 @@ from game.opponent import Opponent
 from game.session import Session, SimClock
 from learner.config import StepPacer
 from learner.mirror import make_mirror
-from learner.sampler import RelevanceWeights
+from learner.sampler import LossPriority, RelevanceWeights
 from learner.trainer import MirrorTrainer, TrainerConfig
 
 
@@ -60,6 +60,7 @@ def simulate(
     on_evaluation: Callable[[dict], None] | None = None,
     competence: Callable[[Model | None], dict] | None = None,
     competence_every: float | None = None,
+    loss_priority: LossPriority | None = None,
 ) -> SimulationResult:
     """Let ``persona`` play the left side for ``minutes`` of simulated play while its mirror
     learns and plays the right side. Evaluates every ``evaluate_every`` simulated seconds.
@@ -68,6 +69,9 @@ def simulate(
     points every ``competence_every`` simulated seconds (default: every evaluation) and at the
     last; those points carry its ``competence`` (None before the first clone) and
     ``competence_arrivals``. Other points carry neither key.
+
+    ``loss_priority``: the sampler adapts to the player by loss-aware priorities, with
+    ``weights`` as the prior (``learner.sampler.LossPriority``).
     """
     competence_every = competence_every or evaluate_every
     if competence_every % evaluate_every:
@@ -77,6 +81,8 @@ def simulate(
         )
     config = config or TrainerConfig(seed=seed)
     trainer = MirrorTrainer(config, weights, params)
+    if loss_priority is not None:
+        trainer.sampler.set_loss_priority(loss_priority)
     opponent, gate = make_mirror(params)
     session = Session(opponent, params=params, seed=seed, left_driver=persona, strict=True)
     session.frame_sinks.append(TrainerSink(trainer))

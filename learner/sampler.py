@@ -8,6 +8,12 @@ whose terms the player can tune live from sliders. Any setting that validation a
 from the first stored frame: when every stored frame weighs zero (say ``recede=0, serve=0``
 before the ball has first come at the player), the sampler draws uniformly among them.
 
+With ``LossPriority`` the sampler also adapts to the player: the trainer reports each drawn
+frame's loss (``update_losses``), and a frame's weight becomes its relevance weight (the prior
+the sliders set) times a clipped factor from its loss relative to the running mean, so frames
+the mirror still gets wrong come up more often. ``importance_weights`` undoes that factor's
+bias in the loss (not the prior's, which is the point of relevance), as in prioritized replay.
+
 Shape follows TorchRL / Stable-Baselines3: ``FrameStorage`` holds the frames (a bounded ring of
 numpy arrays), the sampler only holds one weight per slot in a ``SumTree`` and an injected
 ``numpy.random.Generator``; both have ``state_dict`` / ``load_state_dict``. Numpy only, so the
@@ -151,6 +157,50 @@ class RelevanceWeights:
         weights = cls(**data)
         weights.validate()
         return weights
+
+
+@dataclass(frozen=True)
+class LossPriority:
+    """Loss-aware priorities on top of the relevance weights (prioritized replay, with the
+    relevance weight as each frame's prior).
+
+    A frame's weight is ``relevance weight * factor`` with
+    ``factor = clip((loss / mean_loss) ** alpha, min_factor, max_factor)`` from the frame's
+    latest training loss; a frame not trained on yet has factor 1. The clip keeps the prior
+    meaningful: a slider at 5x still outweighs any loss factor below 5.
+    """
+
+    alpha: float = 1.0
+    """How strongly the loss ratio moves the factor; 0 turns the adaptation off."""
+    min_factor: float = 0.25
+    """The least a frame the mirror already gets right is drawn, relative to its prior."""
+    max_factor: float = 4.0
+    """The most a frame the mirror gets wrong is drawn, relative to its prior."""
+    beta: float = 0.5
+    """Importance-sampling exponent: each sample's loss is weighed by
+    ``(min factor in batch / its factor) ** beta``; 1 undoes the factor's bias fully, 0 not."""
+    mean_decay: float = 0.98
+    """Per training step, how much of the running mean loss is kept (the reference loss)."""
+
+    def validate(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise ValueError(f"{field.name} must be a number, got {field.name}={value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(
+                    f"{field.name} must be finite and >= 0, got {field.name}={value!r}"
+                )
+        if not 0 < self.min_factor <= 1 <= self.max_factor:
+            raise ValueError(
+                "need 0 < min_factor <= 1 <= max_factor, got "
+                f"min_factor={self.min_factor!r}, max_factor={self.max_factor!r}"
+            )
+        if self.beta > 1 or self.mean_decay >= 1:
+            raise ValueError(
+                f"need beta <= 1 and mean_decay < 1, got beta={self.beta!r}, "
+                f"mean_decay={self.mean_decay!r}"
+            )
 
 
 def relevance_weight(
@@ -472,6 +522,7 @@ class RelevanceSampler:
         storage: FrameStorage,
         weights: RelevanceWeights | None = None,
         generator: np.random.Generator | None = None,
+        loss_priority: LossPriority | None = None,
     ) -> None:
         if not isinstance(storage, FrameStorage):
             raise TypeError(f"storage must be a FrameStorage, got {type(storage).__name__}")
@@ -484,6 +535,11 @@ class RelevanceSampler:
         self.generator = np.random.default_rng() if generator is None else generator
         self.now = 0.0  # minutes of play the recency factor is measured against
         self.tree = SumTree(storage.capacity)
+        if loss_priority is not None:
+            loss_priority.validate()
+        self.loss_priority = loss_priority  # None: plain relevance weights
+        self.loss_factor = np.ones(storage.capacity, dtype=np.float64)  # (capacity,)
+        self.mean_loss = math.nan  # running mean of reported losses: the factor's reference
         self._reweigh_all()  # the storage may already hold frames
 
     def on_added(self, slots: np.ndarray) -> None:
@@ -491,6 +547,7 @@ class RelevanceSampler:
         slots = self.storage.check_slots(slots)
         if slots.size == 0:
             return
+        self.loss_factor[slots] = 1.0  # a new frame: no loss of its own yet
         half_life = self.weights.recency_half_life
         if half_life > 0:
             newest = float(self.storage.added_at[slots].max())
@@ -515,7 +572,8 @@ class RelevanceSampler:
     def set_weights(self, weights: RelevanceWeights) -> None:
         """Validate new weights and re-weigh every stored frame; the next sample uses them.
 
-        Weights from ``update_priority`` are replaced by the new relevance weights.
+        Weights from ``update_priority`` are replaced by the new relevance weights; loss
+        factors (``LossPriority``) are kept: the sliders set the prior they multiply.
         """
         self.weights = _checked_copy(weights)
         self._reweigh_all()
@@ -579,6 +637,59 @@ class RelevanceSampler:
             )
         self.tree.set(slots, values)
 
+    def set_loss_priority(self, loss_priority: LossPriority | None) -> None:
+        """Turn loss-aware priorities on (or off with None) and re-weigh every stored frame;
+        loss factors already learned are kept."""
+        if loss_priority is not None:
+            loss_priority.validate()
+        self.loss_priority = loss_priority
+        self._reweigh_all()
+
+    def update_losses(self, slots: np.ndarray, losses: np.ndarray) -> None:
+        """The trainer's per-sample losses (B,) for the slots (B,) it just trained on: with
+        ``loss_priority`` set, each slot's weight becomes prior x its clipped loss factor
+        (the last value wins for a slot drawn twice); otherwise a no-op."""
+        priority = self.loss_priority
+        if priority is None:
+            return
+        slots = self.storage.check_slots(slots)
+        losses = np.asarray(losses, dtype=np.float64).reshape(-1)
+        if losses.shape != slots.shape or not np.isfinite(losses).all() or losses.min() < 0:
+            raise ValueError(
+                f"losses must be {slots.size} finite values >= 0, got shape {losses.shape}"
+            )
+        batch_mean = float(losses.mean())
+        if math.isnan(self.mean_loss):
+            self.mean_loss = batch_mean
+        else:
+            keep = priority.mean_decay
+            self.mean_loss = keep * self.mean_loss + (1 - keep) * batch_mean
+        if self.mean_loss <= 0:
+            return  # every loss is 0: nothing to prefer
+        ratio = losses / self.mean_loss
+        factor = np.clip(ratio**priority.alpha, priority.min_factor, priority.max_factor)
+        self.loss_factor[slots] = factor
+        self._reweigh(slots)
+
+    def importance_weights(self, slots: np.ndarray) -> np.ndarray:
+        """Per-sample loss weights (B,) float32 for drawn slots (B,), at most 1: they undo the
+        loss factor's share of the draw odds (``LossPriority.beta``); all 1 without it."""
+        slots = self.storage.check_slots(slots)
+        if self.loss_priority is None or slots.size == 0:
+            return np.ones(slots.size, dtype=np.float32)
+        factor = self.loss_factor[slots]
+        return ((factor.min() / factor) ** self.loss_priority.beta).astype(np.float32)
+
+    def loss_factor_by_phase(self) -> dict[str, float | None]:
+        """Mean loss factor of the stored frames of each phase (None: none stored): what the
+        adaptation currently favours, beside the sliders' priors."""
+        size = len(self.storage)
+        phase, factor = self.storage.phase[:size], self.loss_factor[:size]
+        return {
+            name: float(factor[phase == code].mean()) if (phase == code).any() else None
+            for code, name in enumerate(PHASE_NAMES)
+        }
+
     def effective_sample_size(self) -> float:
         """(sum w)^2 / sum w^2 over the filled slots: how many frames a batch effectively
         draws from (equals the frame count when weights are uniform, and when all weigh 0,
@@ -608,7 +719,27 @@ class RelevanceSampler:
             "now": self.now,
             "generator": copy.deepcopy(self.generator.bit_generator.state),
             "priorities": self.tree.leaves[: len(self.storage)].copy(),  # (len,) float64
+            **self.adaptation_state_dict(),
+            "loss_factors": self.loss_factor[: len(self.storage)].copy(),  # (len,) float64
         }
+
+    def adaptation_state_dict(self) -> dict:
+        """What the sampler has learned about the player that outlives its frames: the loss
+        priority settings (None: off) and the running mean loss."""
+        priority = self.loss_priority
+        return {
+            "loss_priority": None if priority is None else asdict(priority),
+            "mean_loss": self.mean_loss,
+        }
+
+    def load_adaptation_state_dict(self, state: dict) -> None:
+        """Restore ``adaptation_state_dict`` (a state without it leaves the adaptation off)."""
+        settings = state.get("loss_priority")
+        priority = None if settings is None else LossPriority(**settings)
+        if priority is not None:
+            priority.validate()
+        self.loss_priority = priority
+        self.mean_loss = float(state.get("mean_loss", math.nan))
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a ``state_dict``; the storage must hold the frames it was saved with."""
@@ -622,6 +753,10 @@ class RelevanceSampler:
         self.generator.bit_generator.state = copy.deepcopy(state["generator"])
         self.weights = weights
         self.now = float(state["now"])
+        self.load_adaptation_state_dict(state)
+        self.loss_factor[:] = 1.0
+        if "loss_factors" in state:
+            self.loss_factor[: priorities.size] = np.asarray(state["loss_factors"], np.float64)
         all_leaves = np.zeros(self.storage.capacity, dtype=np.float64)
         all_leaves[: priorities.size] = priorities
         self.tree.set_all(all_leaves)
@@ -638,7 +773,10 @@ class RelevanceSampler:
         )
 
     def _reweigh(self, slots: np.ndarray) -> None:
-        self.tree.set(slots, self._relevance(slots))
+        weight = self._relevance(slots)
+        if self.loss_priority is not None:
+            weight *= self.loss_factor[slots]
+        self.tree.set(slots, weight)
 
     def _reweigh_all(self) -> None:
         all_leaves = np.zeros(self.storage.capacity, dtype=np.float64)
@@ -648,6 +786,8 @@ class RelevanceSampler:
             # forward changes no odds (see relevance_weight).
             self.now = max(self.now, float(self.storage.added_at[:size].max()))
         all_leaves[:size] = self._relevance(slice(0, size))
+        if self.loss_priority is not None:
+            all_leaves[:size] *= self.loss_factor[:size]
         self.tree.set_all(all_leaves)
 
 

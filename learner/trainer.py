@@ -132,7 +132,9 @@ class MirrorTrainer:
     def reset_mirror(self) -> None:
         """Forget everything: a fresh model and no frames (the version numbering goes on)."""
         self.storage = FrameStorage(self.config.capacity, HISTORY, NUM_FEATURES)
-        self.sampler = RelevanceSampler(self.storage, self.sampler.weights, self.generator)
+        self.sampler = RelevanceSampler(
+            self.storage, self.sampler.weights, self.generator, self.sampler.loss_priority
+        )
         self._heldout_obs.clear()
         self._heldout_cmd.clear()
         self._heldout_approach.clear()
@@ -210,7 +212,10 @@ class MirrorTrainer:
         targets = torch.from_numpy(self.storage.targets[slots]).to(self.device)
         logits = self.model.training_logits(obs)  # (B, T', bins): T' = 1 (MLP) or HISTORY
         targets = targets[:, -logits.shape[1] :]
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        if self.sampler.loss_priority is None:
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        else:
+            loss = self._loss_aware(slots, logits, targets)
         for group in self.optimizer.param_groups:
             group["lr"] = self._lr()
         self.optimizer.zero_grad(set_to_none=True)
@@ -221,6 +226,18 @@ class MirrorTrainer:
         self._arch_steps += 1
         self.last_loss = float(loss.detach())
         return self.last_loss
+
+    def _loss_aware(
+        self, slots: np.ndarray, logits: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
+        """The batch loss under loss-aware priorities (``LossPriority``): each sample's loss
+        goes back to the sampler, and the mean is importance-weighted against the loss
+        factor's share of the draw odds."""
+        per_tick = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T')
+        per_sample = per_tick.mean(dim=1)  # (B,)
+        weights = torch.from_numpy(self.sampler.importance_weights(slots)).to(self.device)
+        self.sampler.update_losses(slots, per_sample.detach().cpu().numpy())
+        return (weights * per_sample).mean()
 
     def heldout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not self._heldout_cmd:
@@ -321,6 +338,7 @@ class MirrorTrainer:
                 "steps": self.steps,
                 "arch_steps": self._arch_steps,
                 "trainer_config": asdict(self.config),
+                "sampler_adaptation": self.sampler.adaptation_state_dict(),
             },
             buffer,
         )
@@ -334,3 +352,5 @@ class MirrorTrainer:
         self.version = int(state["version"])
         self.steps = int(state["steps"])
         self._arch_steps = int(state["arch_steps"])
+        if "sampler_adaptation" in state:  # older checkpoints have none: the sampler's stays
+            self.sampler.load_adaptation_state_dict(state["sampler_adaptation"])

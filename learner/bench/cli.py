@@ -260,6 +260,14 @@ def add_relevance_parser(sub) -> argparse.ArgumentParser:
     )
     parser.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed, +1, ...")
     parser.add_argument(
+        "--sampler",
+        action="append",
+        choices=("relevance", "uniform", "adaptive", "adaptive-uniform"),
+        help="repeat; the samplers compared with uniform, which always runs (default: "
+        "relevance). adaptive: loss-aware priorities with the relevance defaults as the "
+        "prior; adaptive-uniform: the same with a uniform prior",
+    )
+    parser.add_argument(
         "--competence-every",
         type=int,
         default=RELEVANCE_COMPETENCE_EVERY,
@@ -284,10 +292,12 @@ def add_relevance_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument(
         "--from-json",
         type=Path,
+        action="append",
         default=None,
         metavar="PATH",
         help="re-render the table, --write-docs and --plot from a finished run's --json "
-        "output instead of running anything",
+        "output instead of running anything; repeat to merge runs of other seeds or personas "
+        "made with the same settings (--json then writes the merged result)",
     )
     parser.set_defaults(func=_runner("relevance"))
     return parser

@@ -28,11 +28,14 @@ as the budget, which pulls the ratio toward 1 (a censored side makes it a bound 
         [--model mlp|transformer] [--competence-every S] [--json OUT] [--plot OUT.png]
         [--write-docs [PATH]]
     python main.py bench relevance --from-json RESULT.json [--plot OUT.png] [--write-docs [PATH]]
+    python main.py bench relevance --from-json A.json --from-json B.json [--json MERGED.json] ...
 
 ``--write-docs`` writes the measured part of docs/relevance.md (what was run, the tables, the
 plot link) between the markers ``<!-- generated: start -->`` and ``<!-- generated: end -->``
 and keeps the hand-written text around them. ``--from-json`` re-renders the table, the doc and
-(with ``--plot``) the plot from a finished run's JSON without running anything.
+(with ``--plot``) the plot from a finished run's JSON without running anything; given several,
+it merges them (runs of other seeds or personas with the same settings: a long experiment split
+into parts) and ``--json`` writes the merged result.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ import shlex
 import statistics
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from game.personas import BUILT_IN, PersonaError, load_persona
@@ -69,12 +73,28 @@ from learner.competence import (
     train_checked,
 )
 from learner.config import TrainerConfig
+from learner.sampler import LossPriority, RelevanceWeights
 
 DEFAULT_DOCS = RELEVANCE_DOCS
 START_MARKER = "<!-- generated: start -->"
 END_MARKER = "<!-- generated: end -->"
 SAMPLERS = ("relevance", "uniform")
-BASELINE = "uniform"  # what every other sampler is compared with
+"""The samplers run when --sampler is not given."""
+BASELINE = "uniform"  # what every other sampler is compared with; always run
+SAMPLER_CHOICES = ("relevance", "uniform", "adaptive", "adaptive-uniform")
+SAMPLER_TEXT = {
+    "relevance": "`RelevanceWeights()`",
+    "uniform": "`RelevanceWeights.uniform()`",
+    "adaptive": "loss-aware priorities (`LossPriority()`) with `RelevanceWeights()` as the prior",
+    "adaptive-uniform": "loss-aware priorities (`LossPriority()`) with "
+    "`RelevanceWeights.uniform()` as the prior",
+}
+COLOURS = {
+    "relevance": "blue",
+    "uniform": "orange",
+    "adaptive": "green",
+    "adaptive-uniform": "purple",
+}
 COMPETENCE_LEVELS = (0.9, 0.95)
 BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_SEED = 0  # the interval is reproducible from the JSON's times
@@ -91,6 +111,24 @@ TRAINER_FIELDS = ("steps_per_second", "batch_size", "heldout_every", "min_heldou
 
 
 # -- measuring ---------------------------------------------------------------------------
+
+
+def sampler_setup(sampler: str) -> tuple[RelevanceWeights, LossPriority | None]:
+    """The weights (the prior) and loss-aware priorities (None: fixed) a named sampler uses."""
+    if sampler == "adaptive":
+        return RelevanceWeights(), LossPriority()
+    if sampler == "adaptive-uniform":
+        return RelevanceWeights.uniform(), LossPriority()
+    return sampler_weights(sampler), None
+
+
+def samplers_of(result: dict) -> tuple[str, ...]:
+    """The samplers a result ran (older results: relevance and uniform)."""
+    return tuple(result.get("samplers", SAMPLERS))
+
+
+def compared_of(samplers) -> list[str]:
+    return [sampler for sampler in samplers if sampler != BASELINE]
 
 
 def minutes_to_level(curve: list[dict], key: str = "approach_agreement", level: float = LEVEL):
@@ -289,15 +327,50 @@ def pooled_competence(
     return compare_competence(by_pair, pairs, budget, samplers)
 
 
-def summarise(runs: list[dict], personas: list[str], seeds: list[int], minutes: float) -> dict:
+def _agreement_ratios(by_seed: dict, entry: dict, sampler: str, seeds, minutes) -> dict:
+    """A sampler's times to 0.9 approach agreement against the baseline's."""
+    ratios = {
+        "ratio_of_medians": _ratio(
+            entry[sampler]["minutes_to_0.9"]["median"],
+            entry[BASELINE]["minutes_to_0.9"]["median"],
+            minutes,
+        ),
+        "ratio_of_medians_sustained": _ratio(
+            entry[sampler]["minutes_to_0.9_sustained"]["median"],
+            entry[BASELINE]["minutes_to_0.9_sustained"]["median"],
+            minutes,
+        ),
+        "ratio_per_seed": [
+            _ratio(
+                by_seed[sampler][seed]["minutes_to_0.9"],
+                by_seed[BASELINE][seed]["minutes_to_0.9"],
+                minutes,
+            )
+            for seed in seeds
+        ],
+    }
+    value = ratios["ratio_of_medians"]["value"]
+    ratios["meets_target"] = value is not None and value <= TARGET_RATIO
+    return ratios
+
+
+def summarise(
+    runs: list[dict],
+    personas: list[str],
+    seeds: list[int],
+    minutes: float,
+    samplers: tuple[str, ...] = SAMPLERS,
+) -> dict:
+    """Per persona: each sampler's figures over the seeds, and each sampler against uniform
+    (``vs_uniform``: agreement ratios; ``competence``: competence figures and comparisons)."""
     summary = {}
     for persona in personas:
         entry: dict = {}
-        by_seed: dict[str, dict[int, dict]] = {s: {} for s in SAMPLERS}
+        by_seed: dict[str, dict[int, dict]] = {s: {} for s in samplers}
         for run in runs:
             if run["persona"] == persona:
                 by_seed[run["sampler"]][run["seed"]] = run
-        for sampler in SAMPLERS:
+        for sampler in samplers:
             chosen = [by_seed[sampler][seed] for seed in seeds]
             entry[sampler] = {
                 "minutes_to_0.9": _spread([r["minutes_to_0.9"] for r in chosen]),
@@ -309,27 +382,11 @@ def summarise(runs: list[dict], personas: list[str], seeds: list[int], minutes: 
                 ),
                 "final_agreement": _plain_spread([r["final_agreement"] for r in chosen]),
             }
-        entry["ratio_of_medians"] = _ratio(
-            entry["relevance"]["minutes_to_0.9"]["median"],
-            entry["uniform"]["minutes_to_0.9"]["median"],
-            minutes,
-        )
-        entry["ratio_of_medians_sustained"] = _ratio(
-            entry["relevance"]["minutes_to_0.9_sustained"]["median"],
-            entry["uniform"]["minutes_to_0.9_sustained"]["median"],
-            minutes,
-        )
-        entry["ratio_per_seed"] = [
-            _ratio(
-                by_seed["relevance"][seed]["minutes_to_0.9"],
-                by_seed["uniform"][seed]["minutes_to_0.9"],
-                minutes,
-            )
-            for seed in seeds
-        ]
-        value = entry["ratio_of_medians"]["value"]
-        entry["meets_target"] = value is not None and value <= TARGET_RATIO
-        chosen_runs = [by_seed[s][seed] for s in SAMPLERS for seed in seeds]
+        entry["vs_uniform"] = {
+            sampler: _agreement_ratios(by_seed, entry, sampler, seeds, minutes)
+            for sampler in compared_of(samplers)
+        }
+        chosen_runs = [by_seed[s][seed] for s in samplers for seed in seeds]
         if _has_competence(chosen_runs):
             entry["competence"] = {
                 sampler: {
@@ -343,10 +400,10 @@ def summarise(runs: list[dict], personas: list[str], seeds: list[int], minutes: 
                         [by_seed[sampler][seed]["mean_competence"] for seed in seeds]
                     ),
                 }
-                for sampler in SAMPLERS
+                for sampler in samplers
             }
             entry["competence"]["vs_uniform"] = compare_competence(
-                by_seed, seeds, minutes, SAMPLERS
+                by_seed, seeds, minutes, samplers
             )
         summary[persona] = entry
     return summary
@@ -360,6 +417,7 @@ def experiment(
     evaluate_every: int = DEFAULT_EVALUATE_EVERY,
     first_seed: int = 0,
     competence_every: int = DEFAULT_COMPETENCE_EVERY,
+    samplers: tuple[str, ...] = SAMPLERS,
 ) -> dict:
     """Every persona x seed x sampler run; ``competence_every`` 0 turns competence off."""
     from learner.bench.loop import machine_description
@@ -367,24 +425,26 @@ def experiment(
     started = time.perf_counter()
     seed_list = list(range(first_seed, first_seed + seeds))
     runs = []
-    total = len(personas) * len(seed_list) * len(SAMPLERS)
+    total = len(personas) * len(seed_list) * len(samplers)
     kept = ("minutes", "agreement", "approach_agreement", "competence", "competence_arrivals")
     for persona in personas:
         for seed in seed_list:
             # The persona's own rate, once for the pair: both samplers are judged against it.
             check = persona_check(persona, seed) if competence_every else None
-            for sampler in SAMPLERS:
+            for sampler in samplers:
                 label = f"[{len(runs) + 1}/{total}] {persona} {sampler} seed {seed}"
+                weights, loss_priority = sampler_setup(sampler)
                 run = train_checked(
                     persona,
                     minutes,
                     TrainerConfig(architecture=model, seed=seed),
-                    sampler_weights(sampler),
+                    weights,
                     seed,
                     evaluate_every=evaluate_every,
                     competence_every=competence_every,
                     check=check,
                     on_evaluation=_progress(label, minutes),
+                    loss_priority=loss_priority,
                 )
                 print(file=sys.stderr)
                 curve = [{k: p[k] for k in kept if k in p} for p in run.curve]
@@ -411,7 +471,7 @@ def experiment(
             "min_arrivals": MIN_ARRIVALS,
             "held_checks": HELD_CHECKS,
             "levels": list(COMPETENCE_LEVELS),
-            "pooled": pooled_competence(runs, personas, seed_list, minutes, SAMPLERS),
+            "pooled": pooled_competence(runs, personas, seed_list, minutes, samplers),
         }
     return {
         "benchmark": "relevance",
@@ -423,13 +483,17 @@ def experiment(
         "level": LEVEL,
         "metric": "approach_agreement",
         "target_ratio": TARGET_RATIO,
-        "weights": {s: sampler_weights(s).to_dict() for s in SAMPLERS},
+        "samplers": list(samplers),
+        "weights": {s: sampler_setup(s)[0].to_dict() for s in samplers},
+        "loss_priority": asdict(LossPriority())
+        if any(sampler_setup(s)[1] for s in samplers)
+        else None,
         "trainer": {name: getattr(TrainerConfig(), name) for name in TRAINER_FIELDS},
         "censoring": "minutes_to_0.9 is null when the run never reached the level within "
         "'minutes' (right-censored: the true time is more than 'minutes'); a median that "
         "falls on a censored run is null, and a ratio with a censored side is given as "
         "a bound",
-        "summary": summarise(runs, personas, seed_list, minutes),
+        "summary": summarise(runs, personas, seed_list, minutes, samplers),
         "competence": competence,
         "runs": runs,
         "wall_seconds": round(time.perf_counter() - started, 1),
@@ -469,14 +533,16 @@ def _ratio_text(ratio: dict) -> str:
 
 
 def table_rows(result: dict) -> list[list[str]]:
-    """Header and one row per persona x sampler: the printed table, also used by the docs."""
+    """Header and one row per persona x sampler: the printed table, also used by the docs.
+    Each ratio (sampler ÷ uniform) sits on its sampler's row."""
     budget = result["minutes"]
+    samplers = samplers_of(result)
     rows = [
         [
             "persona",
             "sampler",
             "min to 0.9 appr. median [min–max]",
-            "ratio rel/uni",
+            "ratio rel/uni" if samplers == SAMPLERS else "ratio ÷ uni",
             "sustained: min",
             "ratio",
             "final appr. agr.",
@@ -484,23 +550,34 @@ def table_rows(result: dict) -> list[list[str]]:
         ]
     ]
     for persona, entry in result["summary"].items():
-        for sampler in SAMPLERS:
+        for sampler in samplers:
             figures = entry[sampler]
+            ratios = entry["vs_uniform"].get(sampler)
             rows.append(
                 [
-                    persona if sampler == SAMPLERS[0] else "",
+                    persona if sampler == samplers[0] else "",
                     sampler,
                     _minutes_text(figures["minutes_to_0.9"], budget),
-                    _ratio_text(entry["ratio_of_medians"]) if sampler == SAMPLERS[0] else "",
+                    _ratio_text(ratios["ratio_of_medians"]) if ratios else "",
                     _median_text(figures["minutes_to_0.9_sustained"], budget),
-                    _ratio_text(entry["ratio_of_medians_sustained"])
-                    if sampler == SAMPLERS[0]
-                    else "",
+                    _ratio_text(ratios["ratio_of_medians_sustained"]) if ratios else "",
                     _agreement_text(figures["final_approach_agreement"]),
                     _agreement_text(figures["final_agreement"]),
                 ]
             )
     return rows
+
+
+def meeting_target(result: dict) -> list[str]:
+    """Personas where a sampler reaches 0.9 agreement in at most TARGET_RATIO of uniform's
+    median time (named with the sampler when several are compared)."""
+    several = len(compared_of(samplers_of(result))) > 1
+    return [
+        f"{persona} ({sampler})" if several else persona
+        for persona, entry in result["summary"].items()
+        for sampler, ratios in entry["vs_uniform"].items()
+        if ratios["meets_target"]
+    ]
 
 
 def competence_rows(result: dict) -> list[list[str]]:
@@ -511,11 +588,12 @@ def competence_rows(result: dict) -> list[list[str]]:
         figures = entry.get("competence")
         if figures is None:
             continue
-        for sampler in SAMPLERS:
+        samplers = samplers_of(result)
+        for sampler in samplers:
             mine = figures[sampler]
             rows.append(
                 [
-                    persona if sampler == SAMPLERS[0] else "",
+                    persona if sampler == samplers[0] else "",
                     sampler,
                     *(
                         _minutes_text(mine[competence_key(level)], budget)
@@ -643,7 +721,8 @@ def print_table(result: dict) -> None:
     rows = table_rows(result)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print(
-        f"relevance vs uniform sampling, {result['model']}, {len(result['seeds'])} seeds, "
+        f"{' vs '.join(samplers_of(result))} sampling, {result['model']}, "
+        f"{len(result['seeds'])} seeds, "
         f"{result['minutes']:g} simulated min, evaluated every "
         f"{result['evaluate_every_seconds']} s; medians over seeds [min–max]"
     )
@@ -660,7 +739,7 @@ def print_table(result: dict) -> None:
         "'sustained': minutes from which approach agreement stays >= 0.9 at every later "
         "evaluation (median over seeds); less fooled by one lucky evaluation."
     )
-    met = [p for p, e in result["summary"].items() if e["meets_target"]]
+    met = meeting_target(result)
     print(f"personas meeting the target: {', '.join(met) if met else 'none'}")
     print_competence(result)
     print(f"total wall time {result['wall_seconds']} s")
@@ -679,11 +758,11 @@ def plot(result: dict, path: Path) -> None:
     figure, axes = plt.subplots(
         rows, columns, figsize=(4.6 * columns, 3.6 * rows), squeeze=False, sharey=True
     )
-    colours = {"relevance": "tab:blue", "uniform": "tab:orange"}
+    colours = {sampler: f"tab:{colour}" for sampler, colour in COLOURS.items()}
     lowest = 1.0
     for index, persona in enumerate(personas):
         ax = axes[index // columns][index % columns]
-        for sampler in SAMPLERS:
+        for sampler in samplers_of(result):
             runs = [
                 r for r in result["runs"] if r["persona"] == persona and r["sampler"] == sampler
             ]
@@ -755,6 +834,12 @@ def _command_text(result: dict) -> str:
         words += ["--persona", persona]
     words += ["--seeds", str(len(result["seeds"])), "--minutes", f"{result['minutes']:g}"]
     words += ["--model", result["model"], "--evaluate-every", str(result["evaluate_every_seconds"])]
+    if samplers_of(result) != SAMPLERS:
+        for sampler in compared_of(samplers_of(result)):
+            words += ["--sampler", sampler]
+    competence = result.get("competence")
+    if competence and competence["every_seconds"] != DEFAULT_COMPETENCE_EVERY:
+        words += ["--competence-every", str(competence["every_seconds"])]
     if result["seeds"] and result["seeds"][0] != 0:
         words += ["--first-seed", str(result["seeds"][0])]
     return shlex.join(words) + "  # equivalent; not recorded verbatim"
@@ -858,14 +943,21 @@ def render_section(result: dict, doc: Path, json_path: Path | None, plot_path: P
         f"- evaluation every {result['evaluate_every_seconds']} simulated seconds"
         + _default_note(result["evaluate_every_seconds"], DEFAULT_EVALUATE_EVERY),
         f"- trainer: {_trainer_text(result)}",
-        "- relevance sampler, `RelevanceWeights()`: "
-        f"{_weights_text(result['weights']['relevance'])}",
-        f"- uniform sampler, `RelevanceWeights.uniform()`: "
-        f"{_weights_text(result['weights']['uniform'])}",
+        *(
+            f"- {sampler} sampler, {SAMPLER_TEXT[sampler]}: "
+            f"{_weights_text(result['weights'][sampler])}"
+            for sampler in samplers_of(result)
+        ),
+        *(
+            [f"- loss-aware priorities: {_weights_text(result['loss_priority'])}"]
+            if result.get("loss_priority")
+            else []
+        ),
         f"- measure: held-out `{result['metric']}` (agreement while the ball approaches the "
         f"player); level {result['level']:g}; target: ratio of medians ≤ "
         f"{result['target_ratio']:g}",
-        f"- {runs} runs ({len(personas)} personas × {len(seeds)} seeds × {len(SAMPLERS)} "
+        f"- {runs} runs ({len(personas)} personas × {len(seeds)} seeds × "
+        f"{len(samplers_of(result))} "
         f"samplers); total wall time {result['wall_seconds']:g} s on {_machine_text(result)}",
     ]
     if json_path is not None:
@@ -890,22 +982,31 @@ def render_section(result: dict, doc: Path, json_path: Path | None, plot_path: P
         *_markdown_table(table_rows(result)),
         "",
     ]
-    met = [p for p, entry in result["summary"].items() if entry["meets_target"]]
+    met = meeting_target(result)
+    compared = compared_of(samplers_of(result))
     lines += [
         "Personas meeting the target (first-crossing ratio of medians ≤ "
         f"{result['target_ratio']:g}): "
         f"{', '.join(met) if met else 'none'}.",
         "",
-        "Ratio relevance ÷ uniform of the first-crossing minutes, for each seed. The two runs "
-        "of a pair share persona and game seed, so they play identically until their "
+        f"Ratio {' or '.join(compared)} ÷ uniform of the first-crossing minutes, for each "
+        "seed. The runs of a pair share persona and game seed, so they play identically "
+        "until their training first differs."
+        if compared != ["relevance"]
+        else "Ratio relevance ÷ uniform of the first-crossing minutes, for each seed. The two "
+        "runs of a pair share persona and game seed, so they play identically until their "
         "training first differs.",
         "",
         *_markdown_table(
             [
                 ["persona", *(f"seed {seed}" for seed in seeds)],
                 *(
-                    [persona, *(_ratio_text(r) for r in entry["ratio_per_seed"])]
+                    [
+                        persona if len(compared) == 1 else f"{persona}, {sampler}",
+                        *(_ratio_text(r) for r in ratios["ratio_per_seed"]),
+                    ]
                     for persona, entry in result["summary"].items()
+                    for sampler, ratios in entry["vs_uniform"].items()
                 ),
             ]
         ),
@@ -933,8 +1034,9 @@ def render_section(result: dict, doc: Path, json_path: Path | None, plot_path: P
         lines += [
             f"![learning curves]({_link(plot_path, doc)})",
             "",
-            "Each panel: approach agreement against simulated minutes for one persona; blue "
-            "relevance, orange uniform; thin lines single seeds, thick lines the median; dashed "
+            "Each panel: approach agreement against simulated minutes for one persona; "
+            + ", ".join(f"{COLOURS[s]} {s}" for s in samplers_of(result))
+            + "; thin lines single seeds, thick lines the median; dashed "
             f"{result['level']:g}.",
             "",
         ]
@@ -976,6 +1078,7 @@ EXPERIMENT_OPTIONS = {
     "evaluate_every": ("--evaluate-every", DEFAULT_EVALUATE_EVERY),
     "first_seed": ("--first-seed", 0),
     "competence_every": ("--competence-every", DEFAULT_COMPETENCE_EVERY),
+    "sampler": ("--sampler", None),
     "json": ("--json", None),
 }
 """Options that shape (or save) a new run, so make no sense with --from-json."""
@@ -996,15 +1099,103 @@ def load_result(path: Path) -> dict:
     ]
     if missing:
         raise ValueError(f"{path} lacks {', '.join(missing)}")
+    return resummarise(result)
+
+
+MERGED_SETTINGS = (
+    "minutes",
+    "model",
+    "evaluate_every_seconds",
+    "level",
+    "metric",
+    "target_ratio",
+    "samplers",
+    "weights",
+    "loss_priority",
+    "trainer",
+)
+
+
+def _competence_settings(result: dict) -> dict | None:
+    settings = result.get("competence")
+    return None if settings is None else {k: v for k, v in settings.items() if k != "pooled"}
+
+
+def merge_results(results: list[dict]) -> dict:
+    """Finished runs with the same settings as one result: their personas and seeds joined,
+    every persona x seed x sampler run exactly once; ValueError saying what does not fit."""
+    first = results[0]
+    for other in results[1:]:
+        for key in MERGED_SETTINGS:
+            if other.get(key) != first.get(key):
+                raise ValueError(
+                    f"cannot merge: {key} differs ({first.get(key)!r} and {other.get(key)!r})"
+                )
+        if _competence_settings(other) != _competence_settings(first):
+            raise ValueError("cannot merge: the competence settings differ")
+    runs = [run for result in results for run in result["runs"]]
+    keys = [(run["persona"], run["sampler"], run["seed"]) for run in runs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise ValueError(f"cannot merge: runs given twice: {repeated[:3]}")
+    personas = list(dict.fromkeys(p for result in results for p in result["personas"]))
+    seeds = sorted({seed for result in results for seed in result["seeds"]})
+    merged = {
+        **first,
+        "personas": personas,
+        "seeds": seeds,
+        "runs": runs,
+        "wall_seconds": round(sum(result["wall_seconds"] for result in results), 1),
+        "argv": None,
+        "merged_from": [result.get("argv") for result in results],
+    }
+    if first.get("competence"):
+        merged["competence"] = dict(first["competence"])
+    return resummarise(merged)
+
+
+def resummarise(result: dict) -> dict:
+    """The summary (and pooled competence) recomputed from the runs, so results written by
+    older versions of this bench render with the current tables. ValueError if a persona x
+    seed x sampler run is missing: every comparison is paired."""
+    personas, seeds, minutes = result["personas"], result["seeds"], result["minutes"]
+    samplers = samplers_of(result)
+    keys = {(run["persona"], run["sampler"], run["seed"]) for run in result["runs"]}
+    missing = [
+        (persona, sampler, seed)
+        for persona in personas
+        for sampler in samplers
+        for seed in seeds
+        if (persona, sampler, seed) not in keys
+    ]
+    if missing:
+        raise ValueError(
+            f"every persona needs a run of every sampler and seed; missing {missing[:3]}"
+            + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        )
+    result["summary"] = summarise(result["runs"], personas, seeds, minutes, samplers)
+    if result.get("competence"):
+        result["competence"]["pooled"] = pooled_competence(
+            result["runs"], personas, seeds, minutes, samplers
+        )
     return result
+
+
+def chosen_samplers(given: list[str] | None) -> tuple[str, ...]:
+    """The samplers to run: those given, in order, once each, then uniform (the baseline)."""
+    if not given:
+        return SAMPLERS
+    chosen = [s for index, s in enumerate(given) if s not in given[:index] and s != BASELINE]
+    return (*chosen, BASELINE)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.from_json is not None:
+        merging = len(args.from_json) > 1
         given = [
             flag
             for key, (flag, default) in EXPERIMENT_OPTIONS.items()
-            if getattr(args, key) != default
+            if getattr(args, key) != default and not (merging and key == "json")
         ]
         if given:
             print(
@@ -1014,11 +1205,16 @@ def run(args: argparse.Namespace) -> int:
             )
             return 2
         try:
-            result = load_result(args.from_json)
+            results = [load_result(path) for path in args.from_json]
+            result = merge_results(results) if merging else results[0]
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        return report(result, args, args.from_json)
+        if not merging:
+            return report(result, args, args.from_json[0])
+        if args.json is not None:
+            args.json.write_text(json.dumps(result, indent=2))
+        return report(result, args, args.json)
     if args.minutes <= 0:
         print(f"error: --minutes must be positive, got {args.minutes}", file=sys.stderr)
         return 2
@@ -1050,6 +1246,7 @@ def run(args: argparse.Namespace) -> int:
             args.evaluate_every,
             args.first_seed,
             args.competence_every,
+            chosen_samplers(args.sampler),
         )
     except (PersonaError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

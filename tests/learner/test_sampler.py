@@ -13,6 +13,7 @@ from learner.sampler import (
     PHASE_RECEDE,
     PHASE_SERVE,
     FrameStorage,
+    LossPriority,
     RelevanceSampler,
     RelevanceWeights,
     SumTree,
@@ -530,3 +531,78 @@ def test_a_hostile_sampler_config_is_one_clear_error(tmp_path, text, message):
     with pytest.raises(ValueError, match=message) as error:
         read_sampler_config(path)
     assert str(path) in str(error.value) and "\n" not in str(error.value)
+
+
+# --- loss-aware priorities ---------------------------------------------------------------------
+
+
+def test_loss_aware_priorities_draw_high_loss_frames_more_often():
+    priority = LossPriority(alpha=1.0, min_factor=0.25, max_factor=4.0)
+    storage, sampler = make_sampler(64, RelevanceWeights(urgency=0.0), seed=6)
+    sampler.set_loss_priority(priority)
+    slots = add_frames(storage, [PHASE_APPROACH] * 30 + [PHASE_RECEDE] * 10)
+    sampler.on_added(slots)
+    losses = np.where(np.arange(40) % 4 == 0, 2.0, 0.2)  # every 4th frame the mirror gets wrong
+    sampler.update_losses(slots, losses)
+    factor = np.clip(losses / losses.mean(), 0.25, 4.0)
+    prior = np.where(np.arange(40) < 30, 1.0, 0.1)  # the sliders' relevance weights
+    np.testing.assert_allclose(stored_weights(sampler), prior * factor, rtol=1e-12)
+
+    draws = 200_000
+    counts = np.bincount(sampler.sample(draws), minlength=40)
+    expected = prior * factor / (prior * factor).sum() * draws
+    assert chisquare(counts, expected).pvalue > 0.001
+    high = np.arange(40) % 4 == 0
+    # A quarter of the frames, now drawn about three times in four (one in four by prior).
+    assert counts[high].sum() / draws > 0.7
+    assert sampler.loss_factor_by_phase()["approach"] == pytest.approx(factor[:30].mean())
+
+    # The sliders stay priors: moving one re-weighs, the loss factors stay.
+    sampler.set_weights(RelevanceWeights(urgency=0.0, recede=1.0))
+    np.testing.assert_allclose(stored_weights(sampler), factor, rtol=1e-12)
+    # A frame written over starts again with factor 1.
+    sampler.on_added(add_frames(storage, [PHASE_APPROACH]))
+    assert sampler.loss_factor[40] == 1.0
+
+
+def test_importance_weights_undo_the_loss_factor_share_of_the_odds():
+    storage, sampler = make_sampler(8, RelevanceWeights.uniform(), seed=7)
+    slots = add_frames(storage, [PHASE_APPROACH] * 4)
+    sampler.on_added(slots)
+    np.testing.assert_array_equal(sampler.importance_weights(slots), np.ones(4))  # off
+    sampler.set_loss_priority(LossPriority(beta=1.0))
+    sampler.update_losses(slots, [0.5, 1.0, 2.0, 0.5])  # mean 1: factors 0.5, 1, 2, 0.5
+    weights = sampler.importance_weights(np.array([0, 1, 2]))
+    np.testing.assert_allclose(weights, [1.0, 0.5, 0.25])  # each x its odds: equal in mean
+    with pytest.raises(ValueError, match="need 0 < min_factor <= 1 <= max_factor"):
+        LossPriority(min_factor=2.0).validate()
+
+
+def test_adaptive_state_round_trips_through_state_dict_and_the_trainer_checkpoint():
+    from learner.config import TrainerConfig
+    from learner.trainer import MirrorTrainer
+
+    storage, sampler = make_sampler(8, seed=8, weights=RelevanceWeights.uniform())
+    sampler.set_loss_priority(LossPriority(alpha=0.5))
+    slots = add_frames(storage, [PHASE_APPROACH] * 4)
+    sampler.on_added(slots)
+    sampler.update_losses(slots, [0.1, 0.4, 0.9, 1.6])
+    restored = RelevanceSampler(storage, generator=np.random.default_rng(0))
+    restored.load_state_dict(sampler.state_dict())
+    assert restored.loss_priority == LossPriority(alpha=0.5)
+    assert restored.mean_loss == sampler.mean_loss
+    np.testing.assert_array_equal(restored.loss_factor, sampler.loss_factor)
+    np.testing.assert_array_equal(restored.sample(50), sampler.sample(50))
+
+    trainer = MirrorTrainer(TrainerConfig(batch_size=8, seed=0))
+    trainer.sampler.set_loss_priority(LossPriority(alpha=0.7, beta=0.3))
+    for before in _ticks_away_from_the_player(40):
+        trainer.add_tick(before, 0.5, [])
+        trainer.train_step()
+    learned = trainer.sampler.loss_factor[: len(trainer.storage)]
+    assert math.isfinite(trainer.sampler.mean_loss) and np.ptp(learned) > 0
+    again = MirrorTrainer(TrainerConfig(batch_size=8, seed=0))
+    assert again.sampler.loss_priority is None
+    again.load_checkpoint(trainer.checkpoint())
+    assert again.sampler.loss_priority == LossPriority(alpha=0.7, beta=0.3)
+    assert again.sampler.mean_loss == trainer.sampler.mean_loss

@@ -49,9 +49,10 @@ def check_result(result: dict, png) -> None:
         for key in ("final_approach_agreement", "final_agreement"):
             assert set(figures[key]) == SPREAD
             assert 0.0 <= figures[key]["median"] <= 1.0
-    for ratio in (entry["ratio_of_medians"], entry["ratio_of_medians_sustained"]):
+    ratios = entry["vs_uniform"]["relevance"]
+    for ratio in (ratios["ratio_of_medians"], ratios["ratio_of_medians_sustained"]):
         assert (ratio["value"] is None) != (ratio["bound"] is None)
-    assert isinstance(entry["meets_target"], bool)
+    assert isinstance(ratios["meets_target"], bool) and set(entry["vs_uniform"]) == {"relevance"}
     # Competence, checked every 15 s: a clone exists by then or the check says None.
     assert result["competence"]["every_seconds"] == 15 and result["competence"]["pooled"]
     for run in result["runs"]:
@@ -172,6 +173,27 @@ def test_competence_figures_are_summarised_and_rendered(tmp_path):
     assert "## Competence" in text
     assert "| chaser | relevance | 1.00 [1.00–1.00] | 1.00 [1.00–1.00] |" in text
     assert "| all | relevance | time to 0.9 | 10 / 0 / 0 | 0.002 | 0.44 [0.42–0.46] |" in text
+
+
+def test_the_adaptive_sampler_runs_beside_uniform_and_is_compared_with_it(capsys):
+    assert relevance.chosen_samplers(None) == ("relevance", "uniform")
+    assert relevance.chosen_samplers(["adaptive", "uniform", "adaptive", "relevance"]) == (
+        "adaptive",
+        "relevance",
+        "uniform",
+    )
+    weights, priority = relevance.sampler_setup("adaptive")
+    assert weights == relevance.sampler_setup("relevance")[0] and priority is not None
+    samplers = ("adaptive", "uniform")
+    result = relevance.experiment(["predictor"], 1, 0.25, competence_every=0, samplers=samplers)
+    assert [run["sampler"] for run in result["runs"]] == ["adaptive", "uniform"]
+    assert result["samplers"] == ["adaptive", "uniform"] and result["loss_priority"]["alpha"] > 0
+    assert result["competence"] is None and "mean_competence" not in result["runs"][0]
+    entry = result["summary"]["predictor"]
+    assert set(entry["vs_uniform"]) == {"adaptive"} and "competence" not in entry
+    relevance.print_table(result)
+    printed = capsys.readouterr().out
+    assert "adaptive vs uniform sampling" in printed and "ratio ÷ uni" in printed
 
 
 def test_bad_options_are_refused(capsys):
@@ -318,3 +340,35 @@ def test_the_command_line_names_every_built_in_persona():
     from learner.bench.cli import PERSONAS
 
     assert tuple(BUILT_IN) == PERSONAS
+
+
+def test_runs_split_over_several_commands_merge_into_one_result(tmp_path, capsys):
+    whole = tiny_result()
+    parts = []
+    for persona in whole["personas"]:
+        part = {
+            **whole,
+            "personas": [persona],
+            "runs": [run for run in whole["runs"] if run["persona"] == persona],
+        }
+        path = tmp_path / f"{persona}.json"
+        path.write_text(json.dumps(part))
+        parts.append(path)
+    parser = argparse.ArgumentParser()
+    add_relevance_parser(parser.add_subparsers(dest="bench"))
+    merged_path = tmp_path / "merged.json"
+    args = ["relevance", "--from-json", str(parts[0]), "--from-json", str(parts[1])]
+    assert relevance.run(parser.parse_args([*args, "--json", str(merged_path)])) == 0
+    merged = json.loads(merged_path.read_text())
+    assert merged["personas"] == ["chaser", "lazy"] and merged["wall_seconds"] == 25.0
+    assert merged["summary"] == json.loads(json.dumps(whole["summary"]))
+    assert [row[0] for row in relevance.table_rows(merged)[1::2]] == ["chaser", "lazy"]
+    assert "wrote" in capsys.readouterr().out
+    # Parts made with other settings, or leaving a hole, do not merge.
+    other = json.loads(parts[1].read_text())
+    parts[1].write_text(json.dumps({**other, "minutes": 2.0}))
+    assert relevance.run(parser.parse_args(args)) == 2
+    assert "minutes differs" in capsys.readouterr().err
+    parts[1].write_text(json.dumps({**other, "runs": other["runs"][1:]}))
+    assert relevance.run(parser.parse_args(args)) == 2
+    assert "missing [('lazy', 'relevance', 0)]" in capsys.readouterr().err
