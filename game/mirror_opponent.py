@@ -241,13 +241,19 @@ def check_candidate(
     outputs = [o.name for o in proto.graph.output]
     if outputs != [OUTPUT_NAME]:
         raise CandidateRejected(f"outputs are {outputs}, the contract needs ['{OUTPUT_NAME}']")
+    metadata = {prop.key: prop.value for prop in proto.metadata_props}
+    found = metadata.get("contract_version")
+    if found != str(CONTRACT_VERSION):
+        older = found is not None and found.isdigit() and int(found) < CONTRACT_VERSION
+        raise CandidateRejected(
+            f"made for an older version of the game (contract {found}, this game plays "
+            f"{CONTRACT_VERSION}); play to train a new mirror"
+            if older
+            else f"contract version {found!r}, this game needs '{CONTRACT_VERSION}'"
+        )
     _check_dims(inputs[0], [None, HISTORY, NUM_FEATURES], f"input '{INPUT_NAME}'")
     _check_dims(proto.graph.output[0], [None, NUM_BINS], f"output '{OUTPUT_NAME}'")
     check_sizes_fixed(proto)
-    metadata = {prop.key: prop.value for prop in proto.metadata_props}
-    if metadata.get("contract_version") != str(CONTRACT_VERSION):
-        found = metadata.get("contract_version")
-        raise CandidateRejected(f"contract version {found!r}, this game needs '{CONTRACT_VERSION}'")
     check_metadata(metadata)
     between_ticks()
     try:

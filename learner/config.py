@@ -19,6 +19,12 @@ class TrainerConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 100
+    """Steps over which the learning rate rises linearly from lr/warmup_steps to lr."""
+    total_steps: int = 0
+    """0: the rate stays at lr after warm-up (live play and the benches: play never ends, and
+    a rate decayed to zero would stop the mirror following a player who changes). N: after
+    warm-up it follows a cosine from lr down to 0 at step N, the standard schedule for a run
+    that knows its length (offline ``train``)."""
     steps_per_second: float = 10.0
     """Training steps per second of play, live and headless alike. DESIGN.md found 10, 30
     and 300 give nearly the same agreement at equal play time (distinct ball trajectories,

@@ -10,7 +10,8 @@ benches, offline training, tests) or inside the trainer process (``learner.live`
     candidate()  when held-out agreement improved, an ONNX export with its metadata
 
 The learning rate warms up linearly, then stays constant: play never ends, so a schedule
-that decays to zero would stop the mirror from following a player who changes.
+that decays to zero would stop the mirror from following a player who changes. Offline
+training, which knows its length, sets ``total_steps`` and gets warm-up then cosine decay.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from learner.sampler import (
 )
 from models.contract import (
     COMMAND_BINS,
+    CONTRACT_VERSION,
     HISTORY,
     NUM_FEATURES,
     bin_from_command,
@@ -46,6 +48,10 @@ from models.contract import (
 from models.registry import build_model, model_config
 
 _BINS = torch.tensor(COMMAND_BINS)
+
+
+class CheckpointRefused(ValueError):
+    """A checkpoint this trainer cannot continue from; the message says why, in one line."""
 
 
 @dataclass
@@ -199,8 +205,16 @@ class MirrorTrainer:
     # -- learning ------------------------------------------------------------------------
 
     def _lr(self) -> float:
+        """Linear warm-up, then constant (live) or a cosine decay to 0 at ``total_steps``."""
         warmup = max(1, self.config.warmup_steps)
-        return self.config.lr * min(1.0, (self._arch_steps + 1) / warmup)
+        step = self._arch_steps + 1
+        if step <= warmup:
+            return self.config.lr * step / warmup
+        total = self.config.total_steps
+        if total <= warmup:
+            return self.config.lr
+        progress = min(1.0, (step - warmup) / (total - warmup))
+        return self.config.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
     def train_step(self) -> float | None:
         """One step on a relevance-weighted batch; None when there is nothing to learn from."""
@@ -330,6 +344,7 @@ class MirrorTrainer:
         buffer = io.BytesIO()
         torch.save(
             {
+                "contract_version": CONTRACT_VERSION,
                 "architecture": self.config.architecture,
                 "model_config": model_config(self.model),
                 "model": self.model.state_dict(),
@@ -346,6 +361,12 @@ class MirrorTrainer:
 
     def load_checkpoint(self, data: bytes) -> None:
         state = torch.load(io.BytesIO(data), map_location=self.device, weights_only=False)
+        found = state.get("contract_version", 1) if isinstance(state, dict) else None
+        if found != CONTRACT_VERSION:
+            raise CheckpointRefused(
+                f"it was saved by an older game (contract version {found}, this game needs "
+                f"{CONTRACT_VERSION}); the mirror is retrained from your recordings"
+            )
         self._build(state["architecture"], state["model_config"])
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])

@@ -14,7 +14,7 @@ a distribution over bins keeps them (measured in DESIGN.md: 0.82 vs 0.53 agreeme
 
 from __future__ import annotations
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2
 FEATURE_VERSION = 1
 OPSET = 17
 
@@ -25,7 +25,7 @@ learning panel offer them). The first is the default."""
 INPUT_NAME = "obs"
 OUTPUT_NAME = "logits"
 
-HISTORY = 16  # ticks of history per observation (about a quarter of a second at 60 Hz)
+HISTORY = 24  # ticks of history per observation (400 ms at 60 Hz: longer than a reaction)
 FEATURE_NAMES = (
     "ball_x",  # 0 at my goal line, 1 at the opponent's
     "ball_y",  # 0 top, 1 bottom

@@ -37,8 +37,8 @@ const FRAMES_PER_MINUTE = 60 * 60; // the game ticks (and the learner reads) 60 
 const LABEL_GAP_PX = 3;            // css px between a chart mark and its label, and between labels
 
 const MODEL_NAMES = {
-  mlp: "Simple (MLP)",
-  transformer: "Transformer (remembers the last quarter second)",
+  mlp: "Simple (MLP, reads the last 0.4 s)",
+  transformer: "Transformer (attends over the last 0.4 s)",
 };
 const MODEL_SHORT_NAMES = { mlp: "Simple", transformer: "Transformer" };
 

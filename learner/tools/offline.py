@@ -5,7 +5,8 @@ The recordings are ``--from``'s files and folders, or else the player's own
 
 Each recording is re-read tick by tick exactly as the live trainer would have seen it (the
 view before the tick and the player's command), through the same ``MirrorTrainer``; then
-the trainer takes a fixed number of steps per second of recorded play, evaluating on the
+the trainer takes a fixed number of steps per second of recorded play (the learning rate
+warms up, then decays along a cosine to zero at the last step), evaluating on the
 held-out rallies as it goes. The best model by held-out agreement is written as ONNX with
 the standard metadata, atomically; Ctrl-C stops early and still writes the best so far.
 """
@@ -127,6 +128,7 @@ def train(
             f"rallies must add up to {trainer.config.min_heldout_frames} ticks; record more"
         )
     total_steps = steps_for_play(ticks / trainer.params.tick_rate, steps_per_second)
+    trainer.config.total_steps = total_steps  # it knows its length: warm-up, then cosine
     best = None
     interrupted = False
     bar = tqdm(total=total_steps, desc="training", unit="step", disable=not progress)

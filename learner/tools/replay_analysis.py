@@ -27,7 +27,7 @@ from learner.sampler import (
     frame_phase_and_time,
     relevance_weight,
 )
-from models.contract import INPUT_NAME, OUTPUT_NAME
+from models.contract import HISTORY, INPUT_NAME, NUM_FEATURES, OUTPUT_NAME
 
 if TYPE_CHECKING:
     from game.profiles import Profile
@@ -43,7 +43,9 @@ def player_windows(recording: Recording) -> tuple[np.ndarray, list, list]:
         watcher.on_tick(before, record.left_cmd, record.right_cmd, record.state, events)
         befores.append(before)
         events_per_tick.append(events)
-    windows = np.stack(watcher.obs) if watcher.obs else np.zeros((0, 16, 12), np.float32)
+    windows = (
+        np.stack(watcher.obs) if watcher.obs else np.zeros((0, HISTORY, NUM_FEATURES), np.float32)
+    )
     return windows, befores, events_per_tick
 
 

@@ -15,11 +15,11 @@ from game.mirror_opponent import (
 )
 from learner.exporter import export_onnx
 from learner.features import ObservationBuilder
-from models.contract import HISTORY, NUM_BINS, NUM_FEATURES, OPSET
+from models.contract import CONTRACT_VERSION, HISTORY, NUM_BINS, NUM_FEATURES, OPSET
 from models.registry import build_model
 
 
-def _graph_model(nodes, inputs, outputs, initializers=(), contract_version="1"):
+def _graph_model(nodes, inputs, outputs, initializers=(), contract_version=str(CONTRACT_VERSION)):
     graph = helper.make_graph(nodes, "bad", inputs, outputs, initializer=list(initializers))
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = 8
@@ -89,6 +89,8 @@ def _opponent():
         (lambda: b"this is not onnx at all", "not a valid ONNX model"),
         (lambda: good_model()[:500], "not a valid ONNX model"),
         (lambda: _set_contract(good_model(), "99"), "contract version '99'"),
+        # A mirror saved by the game before the contract changed: refused in words.
+        (lambda: _set_contract(good_model(), "1"), "made for an older version of the game"),
     ],
 )
 def test_bad_models_are_never_swapped_in(make, reason):

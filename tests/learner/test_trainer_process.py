@@ -2,11 +2,13 @@
 terminal), Ctrl-C stops everything without a traceback, and its loop answers the typed
 controls in order."""
 
+import io
 import queue
 import signal
 import time
 
 import pytest
+import torch
 
 from game.engine import DEFAULT_PARAMS, new_match
 from learner.bench.soak import process_alive, trainer_pids
@@ -19,6 +21,7 @@ from learner.trainer_process import (
     SetWeights,
     StatsReport,
     Stop,
+    TrainerLog,
     TrainerLoop,
     TrainerSetup,
 )
@@ -48,7 +51,8 @@ def test_ctrl_c_stops_game_and_trainer_quietly(server_factory):
     assert '"GET / HTTP' not in server.log() and "pygame" not in server.log()
     assert not process_alive(trainer)
     assert "Traceback" not in server.log(), server.log()[-3000:]
-    assert (server.data_dir / "players" / "erin" / "mirror" / "checkpoint.pt").exists()
+    checkpoint = server.data_dir / "players" / "erin" / "mirror" / "checkpoint.pt"
+    assert checkpoint.exists(), server.log()[-3000:]
 
 
 def _loop(tmp_path, **setup) -> tuple[TrainerLoop, queue.Queue, queue.Queue, queue.Queue]:
@@ -131,3 +135,24 @@ def test_rates_do_not_count_the_checkpoints_steps(tmp_path):
     again.maybe_report(time.monotonic() + 1)
     report = out.get_nowait()
     assert report.stats.steps_per_second == 0 and report.stats.samples_per_second == 0
+
+
+def test_a_checkpoint_from_an_older_contract_is_refused_in_words_and_learning_starts_fresh(
+    tmp_path,
+):
+    loop, frames, controls, out = _loop(tmp_path)
+    loop.trainer.steps = 500
+    state = torch.load(io.BytesIO(loop.trainer.checkpoint()), weights_only=False)
+    state["contract_version"] = 1  # what the game wrote before the mirror saw 400 ms
+    (tmp_path / "checkpoint.pt").write_bytes(_saved(state))
+    again, frames, controls, out = _loop(tmp_path)
+    assert again.trainer.steps == 0
+    logged = out.get_nowait()
+    assert isinstance(logged, TrainerLog)
+    assert "older game" in logged.text and "retrained from your recordings" in logged.text
+
+
+def _saved(state: dict) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()

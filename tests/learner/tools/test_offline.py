@@ -14,6 +14,7 @@ from game.session import Session, SimClock
 from learner.exporter import export_onnx
 from learner.features import ObservationBuilder
 from learner.metrics import agreement_on, held_out_play
+from models.contract import HISTORY, NUM_FEATURES
 from models.registry import build_model
 from tests.conftest import run_main
 
@@ -64,7 +65,7 @@ def test_train_from_recordings_beats_an_untrained_model(tmp_path):
     assert train("--from", folder, "--out", again, "--seed", "1").returncode == 0
     from game.mirror_opponent import make_session
 
-    probe = np.random.default_rng(0).normal(size=(8, 16, 12)).astype(np.float32)
+    probe = np.random.default_rng(0).normal(size=(8, HISTORY, NUM_FEATURES)).astype(np.float32)
     a = make_session(data).run(None, {"obs": probe})[0]
     b = make_session(again.read_bytes()).run(None, {"obs": probe})[0]
     np.testing.assert_array_equal(a, b)  # deterministic given the seed
