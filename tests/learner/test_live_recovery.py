@@ -288,3 +288,42 @@ def test_a_trainer_that_had_lived_a_while_always_comes_back_at_once(tmp_path, mo
             )
     finally:
         learner.stop()
+
+
+def test_a_profile_from_the_older_game_is_refused_in_words_and_relearned(tmp_path, caplog):
+    """The contract changed (the mirror sees 24 ticks, not 16): a saved mirror and a trainer
+    checkpoint from the older game are refused with a message, never crash, and the mirror
+    is trained again from the player's recordings."""
+    import io
+
+    import onnx
+    import torch
+
+    from tests.game.test_recording import record_match
+
+    files = MirrorFiles(tmp_path)
+    files.folder.mkdir(parents=True)
+    old = onnx.load_from_string(_exported_mlp())
+    for prop in old.metadata_props:
+        if prop.key == "contract_version":
+            prop.value = "1"
+    files.model.write_bytes(old.SerializeToString())
+    buffer = io.BytesIO()
+    torch.save({"architecture": "mlp", "model_config": {"frames": 4}, "model": {}}, buffer)
+    files.checkpoint.write_bytes(buffer.getvalue())  # what the older game saved: no version
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    record_match(recordings / "20261120-100000-000001.mpr", seed=1, ticks=1200)
+    opponent, gate, learner = _learner(tmp_path)
+    learner._load_saved_model()
+    assert opponent.model is None  # the scripted opponent plays until a new mirror is made
+    assert "made for an older version of the game" in caplog.text
+    learner.start()
+    try:
+        assert wait_until(
+            lambda: learner.latest is not None and learner.latest.recordings_read == 1, 60
+        )
+        assert wait_until(lambda: "saved by an older game" in caplog.text, 10)
+        assert learner.latest.frames_seen == 1200 and learner.hud_stats()["trainer_alive"]
+    finally:
+        learner.stop()
