@@ -6,6 +6,9 @@ uniform replay (``RelevanceWeights.uniform()``). From each learning curve it tak
 simulated minutes of play until held-out agreement *while the ball approaches the player*
 first reaches 0.9, and the final overall and approach agreement (relevance sampling draws
 receding frames less often, so it may cost accuracy there: the overall figure shows it).
+``--sampler`` picks the samplers set against uniform (which always runs, as the baseline):
+``relevance``, ``adaptive`` (loss-aware priorities, ``learner.sampler.LossPriority``, with the
+relevance defaults as the prior) and ``adaptive-uniform`` (the same on a uniform prior).
 
 Beside agreement it measures what the relevance claim is about, learning to *play*:
 competence (``learner.competence``), the clone's rate of returning the ball against the scripted
@@ -25,8 +28,8 @@ than every measured one (two censored runs tie); in the geometric mean a censore
 as the budget, which pulls the ratio toward 1 (a censored side makes it a bound on the effect).
 
     python main.py bench relevance [--persona SPEC ...] [--seeds N] [--minutes M]
-        [--model mlp|transformer] [--competence-every S] [--json OUT] [--plot OUT.png]
-        [--write-docs [PATH]]
+        [--model mlp|transformer] [--sampler NAME ...] [--competence-every S] [--json OUT]
+        [--plot OUT.png] [--write-docs [PATH]]
     python main.py bench relevance --from-json RESULT.json [--plot OUT.png] [--write-docs [PATH]]
     python main.py bench relevance --from-json A.json --from-json B.json [--json MERGED.json] ...
 
