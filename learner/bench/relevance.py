@@ -412,6 +412,24 @@ def summarise(
     return summary
 
 
+def code_version() -> dict:
+    """The commit the bench ran from and whether tracked files differed from it: runs of
+    other code must not be pooled (a model change mid-experiment moves every figure)."""
+    import subprocess
+
+    def git(*words: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *words], cwd=ROOT, capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": git("rev-parse", "HEAD"), "modified": bool(status)}
+
+
 def experiment(
     personas: list[str],
     seeds: int,
@@ -498,6 +516,7 @@ def experiment(
         "a bound",
         "summary": summarise(runs, personas, seed_list, minutes, samplers),
         "competence": competence,
+        "code": code_version(),
         "runs": runs,
         "wall_seconds": round(time.perf_counter() - started, 1),
         "machine": {
@@ -1136,6 +1155,9 @@ def merge_results(results: list[dict]) -> dict:
                 )
         if _competence_settings(other) != _competence_settings(first):
             raise ValueError("cannot merge: the competence settings differ")
+        commits = [(result.get("code") or {}).get("commit") for result in (first, other)]
+        if commits[0] != commits[1]:
+            raise ValueError(f"cannot merge: runs of other code (commits {commits})")
     runs = [run for result in results for run in result["runs"]]
     keys = [(run["persona"], run["sampler"], run["seed"]) for run in runs]
     repeated = sorted({key for key in keys if keys.count(key) > 1})

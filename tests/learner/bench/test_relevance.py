@@ -55,6 +55,7 @@ def check_result(result: dict, png) -> None:
     assert isinstance(ratios["meets_target"], bool) and set(entry["vs_uniform"]) == {"relevance"}
     # Competence, checked every 15 s: a clone exists by then or the check says None.
     assert result["competence"]["every_seconds"] == 15 and result["competence"]["pooled"]
+    assert result["code"]["commit"] is None or len(result["code"]["commit"]) == 40
     for run in result["runs"]:
         checks = [p for p in run["curve"] if "competence" in p]
         assert [p["minutes"] for p in checks] == [0.25, 0.5]
@@ -369,6 +370,9 @@ def test_runs_split_over_several_commands_merge_into_one_result(tmp_path, capsys
     parts[1].write_text(json.dumps({**other, "minutes": 2.0}))
     assert relevance.run(parser.parse_args(args)) == 2
     assert "minutes differs" in capsys.readouterr().err
+    parts[1].write_text(json.dumps({**other, "code": {"commit": "abc", "modified": False}}))
+    assert relevance.run(parser.parse_args(args)) == 2
+    assert "runs of other code" in capsys.readouterr().err
     parts[1].write_text(json.dumps({**other, "runs": other["runs"][1:]}))
     assert relevance.run(parser.parse_args(args)) == 2
     assert "missing [('lazy', 'relevance', 0)]" in capsys.readouterr().err
