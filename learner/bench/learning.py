@@ -297,7 +297,9 @@ def stylometry(
             }
         )
     style_matrix = [[style_distance(p, c) for p in personas] for c in clones]
-    own_nearest = [int(np.nanargmin(row)) == i for i, row in enumerate(style_matrix)]
+    # By column: a distance is in its persona's spreads, so only one persona's are comparable.
+    columns = np.asarray(style_matrix, dtype=float).T
+    own_nearest = [int(np.nanargmin(column)) == j for j, column in enumerate(columns)]
     return {
         "personas": specs,
         "minutes": minutes,
@@ -331,7 +333,10 @@ def print_stylometry(result: dict) -> None:
     print(" " * width + "".join(f"{n:>{width}}" for n in names))
     for name, row in zip(names, result["style_matrix"], strict=True):
         print(f"{name:<{width}}" + "".join(f"{v:>{width}.2f}" for v in row))
-    print(f"style accuracy (clones nearest their own persona): {result['style_accuracy']:.2f}")
+    print(
+        f"style accuracy (personas whose nearest clone is their own): "
+        f"{result['style_accuracy']:.2f}"
+    )
     print(f"{'persona':<{width}} {'clone: style distance [95% CI]':>32} {'twin (floor)':>22}")
     for entry in result["style"]:
         clone, twin = entry["clone"], entry["twin"]

@@ -103,23 +103,25 @@ def _live_section(runs: list[dict]) -> list[str]:
 def _fidelity_section(runs: list[dict]) -> list[str]:
     if not runs:
         return []
+    minutes = ", ".join(sorted({f"{run.get('minutes', 3):g}" for run in runs}))
     lines = [
         "## Fidelity: how well and how fast the mirror copies each persona",
         "",
-        "`python main.py bench fidelity --persona NAME --minutes 3 [--model transformer] "
-        "--json out/fidelity-NAME.json` (seed 0): the persona plays against its own evolving "
-        "mirror on a simulated clock; then the clone is scored on a minute of the persona's "
+        f"`python main.py bench fidelity --persona NAME --minutes {minutes} --seed S "
+        "[--model transformer] --json out/fidelity-NAME.json`: the persona plays against its "
+        "own evolving mirror on a simulated clock; then the clone is scored on the persona's "
         "held-out play (given exactly the history the persona saw), and both play "
         "`--style-minutes` (20) against the scripted opponent for the style figures.",
         "",
-        "| persona | model | agreement | approach agreement | min to 0.8 / 0.9 / 0.95 | "
+        "| persona | model | seed | agreement | approach agreement | min to 0.8 / 0.9 / 0.95 | "
         "speed × real time | wall s |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         reached = " / ".join(_fmt(run["minutes_to"][k], 2) for k in ("0.8", "0.9", "0.95"))
         lines.append(
-            f"| {run['persona']} | {run['model']} | {_fmt(run['agreement'])} | "
+            f"| {run['persona']} | {run['model']} | {run.get('seed', 0)} | "
+            f"{_fmt(run['agreement'])} | "
             f"{_fmt(run['approach_agreement'])} | {reached} | {run['speed_vs_real_time']} | "
             f"{run['wall_seconds']} |"
         )
@@ -150,10 +152,10 @@ def _style_table(runs: list[dict]) -> list[str]:
         "rallies), the persona against itself on other matches (the floor), and per figure "
         "the relative error of the clone's mean, with its interval.",
         "",
-        "| persona | model | style distance | floor | "
+        "| persona | model | seed | clone plays by | style distance | floor | "
         + " | ".join(figure.label for figure in FIGURES)
         + " |",
-        "|" + "---|" * (4 + len(FIGURES)),
+        "|" + "---|" * (6 + len(FIGURES)),
     ]
     for run in runs:
         clone, twin = run["style"]["clone"], run["style"]["twin"]
@@ -164,7 +166,10 @@ def _style_table(runs: list[dict]) -> list[str]:
         for figure in FIGURES:
             entry = clone["figures"].get(figure.name) or {}
             cells.append(_with_ci(entry.get("rel_error"), entry.get("rel_error_ci"), signed=True))
-        lines.append(f"| {run['persona']} | {run['model']} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {run['persona']} | {run['model']} | {run.get('seed', 0)} | "
+            f"{run['style'].get('playback', 'argmax')} | " + " | ".join(cells) + " |"
+        )
     return lines
 
 
@@ -190,21 +195,114 @@ def _stylometry_section(result: dict | None) -> list[str]:
     if result.get("style_matrix"):
         lines += [
             f"Style distance of each clone (row) from each persona (column), "
-            f"{result['style_minutes']:g} simulated minutes each (`learner/style.py`):",
+            f"{result['style_minutes']:g} simulated minutes each (`learner/style.py`); the "
+            "nearest clone of each persona in bold:",
             "",
             "| clone \\ persona | " + " | ".join(names) + " |",
             "|" + "---|" * (len(names) + 1),
         ]
+        nearest = [min(column) for column in zip(*result["style_matrix"], strict=True)]
         for name, row in zip(names, result["style_matrix"], strict=True):
-            nearest = min(row)
-            cells = [f"**{v:.2f}**" if v == nearest else f"{v:.2f}" for v in row]
+            cells = [
+                f"**{v:.2f}**" if v == best else f"{v:.2f}"
+                for v, best in zip(row, nearest, strict=True)
+            ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines += [
             "",
-            f"Style accuracy (clones nearest their own persona): {result['style_accuracy']:.2f}",
+            "Style accuracy (personas whose nearest clone is their own; a distance is in its "
+            f"persona's spreads, so columns compare): {result['style_accuracy']:.2f}",
             "",
         ]
     return lines
+
+
+def _playback_section(runs: list[dict]) -> list[str]:
+    """The clone's style distance by how it plays (``bench fidelity --compare-temperatures``)."""
+    runs = [run for run in runs if (run.get("style") or {}).get("playbacks")]
+    if not runs:
+        return []
+    names = [entry["playback"] for entry in runs[0]["style"]["playbacks"]]
+    minutes = ", ".join(sorted({f"{run['minutes']:g}" for run in runs}))
+    lines = [
+        "## Style by how the clone plays: argmax or sampling",
+        "",
+        f"`python main.py bench fidelity --persona NAME --minutes {minutes} --seed S "
+        "--compare-temperatures T... --json out/playback/fidelity-NAME-sS.json`: the same "
+        "trained clone plays by its most likely command (argmax) and by sampling its "
+        "predicted distribution at each temperature; each playback's style distance from the "
+        "persona (lower is more like it), 95% interval; the floor is the persona against "
+        "itself on other matches. Lowest of the row in bold.",
+        "",
+        "| persona | seed | agreement | floor | " + " | ".join(names) + " |",
+        "|" + "---|" * (4 + len(names)),
+    ]
+    distances: dict[str, list[float]] = {name: [] for name in names}
+    lowest = dict.fromkeys(names, 0)
+    for run in sorted(runs, key=lambda r: (r["persona"], r["seed"])):
+        entries = {entry["playback"]: entry for entry in run["style"]["playbacks"]}
+        best = min(names, key=lambda name: entries[name]["style_distance"])
+        lowest[best] += 1
+        cells = []
+        for name in names:
+            entry = entries[name]
+            distances[name].append(entry["style_distance"])
+            text = _with_ci(entry["style_distance"], entry["style_distance_ci"])
+            cells.append(f"**{text}**" if name == best else text)
+        twin = run["style"]["twin"]
+        lines.append(
+            f"| {run['persona']} | {run['seed']} | {_fmt(run['agreement'])} | "
+            f"{_with_ci(twin['style_distance'], twin['style_distance_ci'])} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    lines += [
+        "",
+        f"Over the {len(runs)} runs: the mean style distance; the mean difference from argmax "
+        "(negative: more like the persona) with a 95% bootstrap interval over runs; how many "
+        "runs each playback was the nearest in.",
+        "",
+        "| playback | mean style distance | difference from argmax | nearest in |",
+        "|---|---|---|---|",
+    ]
+    base = distances[names[0]]
+    for name in names:
+        differences = [d - b for d, b in zip(distances[name], base, strict=True)]
+        mean = sum(distances[name]) / len(runs)
+        lines.append(
+            f"| {name} | {mean:.3f} | {_with_ci(*_mean_interval(differences), 3, True)} | "
+            f"{lowest[name]} of {len(runs)} |"
+        )
+    lines += [
+        "",
+        "Mean distance per figure (in the persona's spreads) by playback:",
+        "",
+        "| playback | " + " | ".join(figure.label for figure in FIGURES) + " |",
+        "|" + "---|" * (1 + len(FIGURES)),
+    ]
+    for name in names:
+        cells = []
+        for figure in FIGURES:
+            values = [
+                entry["distances"].get(figure.name)
+                for run in runs
+                for entry in run["style"]["playbacks"]
+                if entry["playback"] == name
+            ]
+            values = [v for v in values if v is not None]
+            cells.append(f"{sum(values) / len(values):.2f}" if values else "—")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _mean_interval(values: list[float], resamples: int = 10000) -> tuple[float, list[float]]:
+    """The mean and its 95% percentile bootstrap interval (seeded: the page is stable)."""
+    import numpy as np
+
+    data = np.asarray(values, dtype=float)
+    draws = np.random.default_rng(0).choice(data, size=(resamples, len(data)))
+    low, high = np.percentile(draws.mean(axis=1), [2.5, 97.5])
+    return float(data.mean()), [float(low), float(high)]
 
 
 def render(folder: Path) -> str:
@@ -222,9 +320,10 @@ def render(folder: Path) -> str:
     lines += _live_section(live)
     fidelity = sorted(
         (json.loads(p.read_text()) for p in folder.glob("fidelity-*.json")),
-        key=lambda r: (r["model"], r["persona"]),
+        key=lambda r: (r["model"], r["persona"], r.get("seed", 0)),
     )
     lines += _fidelity_section(fidelity)
+    lines += _playback_section(fidelity)
     lines += _stylometry_section(_load(folder, "stylometry.json"))
     return "\n".join(lines)
 

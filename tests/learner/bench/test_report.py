@@ -58,12 +58,23 @@ def test_report_renders_every_section(tmp_path):
             "figures": figures,
         },
         "twin": {"style_distance": 0.02, "style_distance_ci": [0.0, 0.06], "figures": figures},
+        "playbacks": [
+            {
+                "playback": name,
+                "style_distance": distance,
+                "style_distance_ci": [distance - 0.1, distance + 0.1],
+                "distances": {key: distance for key in figures},
+            }
+            for name, distance in (("argmax", 0.4), ("sample T=1", 0.25))
+        ],
     }
     (tmp_path / "fidelity-chaser.json").write_text(
         json.dumps(
             {
                 "persona": "chaser",
                 "model": "mlp",
+                "minutes": 10.0,
+                "seed": 0,
                 "agreement": 0.97,
                 "approach_agreement": 0.99,
                 "minutes_to": {"0.8": 0.5, "0.9": 1.0, "0.95": None},
@@ -93,11 +104,14 @@ def test_report_renders_every_section(tmp_path):
     for expected in (
         "| 3600 | 0.0030 | 0.2000 | 0.9000 | 3590 |",
         "| mlp | 1 | 0.900 | 0.950",
-        "| chaser | mlp | 0.970 | 0.990 | 0.50 / 1.00 / — |",
+        "| chaser | mlp | 0 | 0.970 | 0.990 | 0.50 / 1.00 / — |",
         "**0.900**",
         "Accuracy (clones closest to their own persona): 1.00",
-        "| chaser | mlp | 0.40 [0.30, 0.50] | 0.02 [0.00, 0.06] | +0.10 [0.05, 0.15] |",
+        "| chaser | mlp | 0 | argmax | 0.40 [0.30, 0.50] | 0.02 [0.00, 0.06] | "
+        "+0.10 [0.05, 0.15] |",
         "| a | **0.30** | 2.50 |",
-        "Style accuracy (clones nearest their own persona): 1.00",
+        "persona's spreads, so columns compare): 1.00",
+        "| chaser | 0 | 0.970 | 0.02 [0.00, 0.06] | 0.40 [0.30, 0.50] | **0.25 [0.15, 0.35]** |",
+        "| sample T=1 | 0.250 | -0.150 [-0.150, -0.150] | 1 of 1 |",
     ):
         assert expected in text, expected
