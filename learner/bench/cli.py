@@ -167,6 +167,19 @@ def add_live_parser(sub) -> argparse.ArgumentParser:
     return live
 
 
+def _model_config(text: str) -> dict:
+    """--model-config's value: a small JSON object (the model's own checks come later)."""
+    from game.safe_json import loads
+
+    try:
+        value = loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"frames\": 4}'")
+    return value
+
+
 def add_learning_parsers(sub) -> None:
     fidelity = sub.add_parser(
         "fidelity",
@@ -179,6 +192,14 @@ def add_learning_parsers(sub) -> None:
     )
     fidelity.add_argument("--persona", required=True, metavar="SPEC", help="who to copy")
     _model(fidelity)
+    fidelity.add_argument(
+        "--model-config",
+        type=_model_config,
+        default=None,
+        metavar="JSON",
+        help="overrides of the architecture's settings, as a JSON object, e.g. "
+        '\'{"taps": [], "frames": 4}\' for the MLP of the first contract (default: none)',
+    )
     fidelity.add_argument(
         "--sampler",
         choices=("relevance", "uniform"),
