@@ -216,7 +216,9 @@ class LiveLearner:
             log.warning("the saved mirror cannot play (%s); starting from scripted", exc.reason)
             return
         if self.gate.consider(model.onnx_bytes, model.version) is not None:
-            log.info("your mirror v%d is back (from %s)", model.version, self.files.model)
+            # The number the panel shows: mirrors met over all sessions, this one counted.
+            shown = self.mirrors_met if model.version == self._met_version else model.version
+            log.info("your mirror v%d is back (from %s)", shown or model.version, self.files.model)
 
     def _spawn(self, primer: list) -> None:
         self._frames_q = self._context.Queue()

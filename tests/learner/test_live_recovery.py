@@ -4,6 +4,7 @@ dying is reported stopped with the reason; swap timing cannot break the swap; th
 who quits starts the next session from their saved mirror."""
 
 import asyncio
+import logging
 import os
 import signal
 import time
@@ -244,7 +245,7 @@ def test_play_starts_from_all_of_the_players_earlier_play(tmp_path, caplog):
         learner.stop()
 
 
-def test_a_restored_mirror_keeps_its_number_and_its_saved_figure(tmp_path):
+def test_a_restored_mirror_keeps_its_number_and_its_saved_figure(tmp_path, caplog):
     files = MirrorFiles(tmp_path)
     files.folder.mkdir(parents=True)
     files.model.write_bytes(_exported_mlp())  # version 1
@@ -253,7 +254,9 @@ def test_a_restored_mirror_keeps_its_number_and_its_saved_figure(tmp_path):
         '"playing_agreement": 0.86, "frames": 100, "made_at": 1, "version": 1}}'
     )
     opponent, gate, learner = _learner(tmp_path)
+    caplog.set_level(logging.INFO, logger="learner.live")
     learner._load_saved_model()
+    assert "your mirror v6 is back" in caplog.text  # the number the panel shows
     opponent.act(_session_view(Session(opponent, seed=1)))  # the first tick swaps it in
     hud = learner.hud_stats()
     assert hud["mirror_number"] == 6 and hud["version"] == 1
