@@ -24,7 +24,7 @@ from game.mirror_opponent import (
 )
 from learner.exporter import export_onnx
 from learner.features import ObservationBuilder
-from models.contract import HISTORY, NUM_BINS, NUM_FEATURES, OPSET
+from models.contract import CONTRACT_VERSION, HISTORY, NUM_BINS, NUM_FEATURES, OPSET
 from models.registry import build_model
 
 
@@ -86,7 +86,7 @@ def loop_model(trip_count: int) -> bytes:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = 8
-    helper.set_model_props(model, {"contract_version": "1", "model_version": "7"})
+    helper.set_model_props(model, {"contract_version": str(CONTRACT_VERSION), "model_version": "7"})
     return model.SerializeToString()
 
 
@@ -115,7 +115,7 @@ def range_from_obs_model() -> bytes:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = 8
-    helper.set_model_props(model, {"contract_version": "1"})
+    helper.set_model_props(model, {"contract_version": str(CONTRACT_VERSION)})
     return model.SerializeToString()
 
 
