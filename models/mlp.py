@@ -25,13 +25,13 @@ from models.contract import HISTORY, NUM_BINS, NUM_FEATURES
 
 @dataclass
 class MLPConfig:
-    frames: int = 4  # without taps: how many of the newest ticks it reads (<= HISTORY)
     hidden: list[int] = field(default_factory=lambda: [64, 64])  # widths of the hidden layers
     embed: int = 0  # 0: the ticks read, flattened; N: each tick first through one shared
     # linear layer to N numbers (a kernel-1 convolution over ticks: the same reading of a
     # tick wherever it sits in the window, so a longer window costs few new weights)
     taps: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 5, 8, 12, 17, 23])
-    # the ticks read, as ticks back from the newest (0 = newest); [] reads the newest frames
+    # the ticks read, as ticks back from the newest (0 = newest; [0, 1, 2, 3] is the MLP of
+    # the first contract)
     num_features: int = NUM_FEATURES  # feature columns per tick (from the contract)
     num_bins: int = NUM_BINS  # command bins it scores
 
@@ -41,23 +41,20 @@ class MLP(nn.Module):
 
     def __init__(self, config: MLPConfig) -> None:
         super().__init__()
-        if not 1 <= config.frames <= HISTORY:
-            raise ValueError(f"frames must be in 1..{HISTORY}, got frames={config.frames}")
         self.config = config
         if config.embed < 0:
             raise ValueError(f"embed must be 0 (none) or positive, got embed={config.embed}")
         self.embed = nn.Linear(config.num_features, config.embed) if config.embed else None
         layers: list[nn.Module] = []
-        if config.taps and not all(0 <= t < HISTORY for t in config.taps):
-            raise ValueError(f"taps must be in 0..{HISTORY - 1}, got {config.taps}")
-        ticks = len(config.taps) or config.frames
+        if not config.taps or not all(0 <= t < HISTORY for t in config.taps):
+            raise ValueError(f"taps must be one or more of 0..{HISTORY - 1}, got {config.taps}")
         self.register_buffer(
             "index",
             torch.tensor(
                 [HISTORY - 1 - t for t in sorted(config.taps, reverse=True)], dtype=torch.long
             ),
         )
-        width = ticks * (config.embed or config.num_features)
+        width = len(config.taps) * (config.embed or config.num_features)
         for hidden in config.hidden:
             layers += [nn.Linear(width, hidden), nn.GELU()]
             width = hidden
@@ -66,8 +63,7 @@ class MLP(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """obs (B, HISTORY, F) -> logits (B, NUM_BINS) for the newest tick."""
-        taps = self.config.taps
-        recent = obs[:, self.index, :] if taps else obs[:, -self.config.frames :, :]
+        recent = obs[:, self.index, :]  # (B, taps, F), oldest first
         if self.embed is None:
             return self.net(recent.flatten(1))
         return self.net(self.embed(recent).flatten(1))  # embed: (B, ticks, embed)

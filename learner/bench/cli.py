@@ -198,7 +198,7 @@ def add_learning_parsers(sub) -> None:
         default=None,
         metavar="JSON",
         help="overrides of the architecture's settings, as a JSON object, e.g. "
-        '\'{"taps": [], "frames": 4}\' for the MLP of the first contract (default: none)',
+        "'{\"taps\": [0, 1, 2, 3]}' for the MLP of the first contract (default: none)",
     )
     fidelity.add_argument(
         "--sampler",

@@ -62,5 +62,5 @@ def test_bad_configs_are_refused_with_the_value():
         build_model("lstm")
     with pytest.raises(ValueError, match="n_embd=30, n_head=4"):
         build_model("transformer", {"n_embd": 30, "n_head": 4})
-    with pytest.raises(ValueError, match="frames=99"):
-        build_model("mlp", {"frames": 99})
+    with pytest.raises(ValueError, match=r"got \[99\]"):
+        build_model("mlp", {"taps": [99]})

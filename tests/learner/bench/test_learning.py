@@ -140,7 +140,7 @@ def test_a_bad_model_config_is_one_line():
     for config, message in [
         ("[1]", "must be a JSON object"),
         ("{", "not JSON"),
-        ('{"taps": [99]}', "taps must be in 0..23"),
+        ('{"taps": [99]}', "taps must be one or more of 0..23"),
         ('{"nope": 1}', "nope"),
     ]:
         result = run_main(
