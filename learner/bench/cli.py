@@ -12,6 +12,7 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
+from learner.config import TrainerConfig  # torch-free dataclasses
 from learner.tools.command import add_playback_options  # light: imports on use
 from models.contract import ARCHITECTURES  # torch-free, imports nothing
 
@@ -287,6 +288,15 @@ def add_relevance_parser(sub) -> argparse.ArgumentParser:
         help="repeat; the samplers compared with uniform, which always runs (default: "
         "relevance). adaptive: loss-aware priorities with the relevance defaults as the "
         "prior; adaptive-uniform: the same with a uniform prior",
+    )
+    parser.add_argument(
+        "--steps-per-second",
+        type=float,
+        default=None,
+        metavar="N",
+        help="training steps per second of simulated play, the pace compute allows (default: "
+        f"the live trainer's, {TrainerConfig().steps_per_second:g}; 2 is the scarce-compute "
+        "case)",
     )
     parser.add_argument(
         "--competence-every",

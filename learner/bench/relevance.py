@@ -109,6 +109,7 @@ DEFAULT_EVALUATE_EVERY = RELEVANCE_EVALUATE_EVERY  # the defaults are the comman
 DEFAULT_SEEDS = RELEVANCE_SEEDS
 DEFAULT_MINUTES = RELEVANCE_MINUTES
 DEFAULT_MODEL = RELEVANCE_MODEL
+MAX_STEPS_PER_SECOND = 1000.0
 TRAINER_FIELDS = ("steps_per_second", "batch_size", "heldout_every", "min_heldout_frames")
 """The trainer settings a run records (runs use TrainerConfig's defaults)."""
 
@@ -123,6 +124,13 @@ def sampler_setup(sampler: str) -> tuple[RelevanceWeights, LossPriority | None]:
     if sampler == "adaptive-uniform":
         return RelevanceWeights.uniform(), LossPriority()
     return sampler_weights(sampler), None
+
+
+def _config(model: str, seed: int, steps_per_second: float | None) -> TrainerConfig:
+    config = TrainerConfig(architecture=model, seed=seed)
+    if steps_per_second is not None:
+        config.steps_per_second = steps_per_second
+    return config
 
 
 def samplers_of(result: dict) -> tuple[str, ...]:
@@ -439,8 +447,10 @@ def experiment(
     first_seed: int = 0,
     competence_every: int = DEFAULT_COMPETENCE_EVERY,
     samplers: tuple[str, ...] = SAMPLERS,
+    steps_per_second: float | None = None,
 ) -> dict:
-    """Every persona x seed x sampler run; ``competence_every`` 0 turns competence off."""
+    """Every persona x seed x sampler run; ``competence_every`` 0 turns competence off;
+    ``steps_per_second``: the training pace (None: the trainer's default)."""
     from learner.bench.loop import machine_description
 
     started = time.perf_counter()
@@ -458,7 +468,7 @@ def experiment(
                 run = train_checked(
                     persona,
                     minutes,
-                    TrainerConfig(architecture=model, seed=seed),
+                    _config(model, seed, steps_per_second),
                     weights,
                     seed,
                     evaluate_every=evaluate_every,
@@ -509,7 +519,9 @@ def experiment(
         "loss_priority": asdict(LossPriority())
         if any(sampler_setup(s)[1] for s in samplers)
         else None,
-        "trainer": {name: getattr(TrainerConfig(), name) for name in TRAINER_FIELDS},
+        "trainer": {
+            name: getattr(_config(model, 0, steps_per_second), name) for name in TRAINER_FIELDS
+        },
         "censoring": "minutes_to_0.9 is null when the run never reached the level within "
         "'minutes' (right-censored: the true time is more than 'minutes'); a median that "
         "falls on a censored run is null, and a ratio with a censored side is given as "
@@ -1101,6 +1113,7 @@ EXPERIMENT_OPTIONS = {
     "first_seed": ("--first-seed", 0),
     "competence_every": ("--competence-every", DEFAULT_COMPETENCE_EVERY),
     "sampler": ("--sampler", None),
+    "steps_per_second": ("--steps-per-second", None),
     "json": ("--json", None),
 }
 """Options that shape (or save) a new run, so make no sense with --from-json."""
@@ -1252,6 +1265,14 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    pace = args.steps_per_second
+    if pace is not None and not (math.isfinite(pace) and 0 < pace <= MAX_STEPS_PER_SECOND):
+        print(
+            f"error: --steps-per-second must be above 0 and at most {MAX_STEPS_PER_SECOND}, "
+            f"got {pace}",
+            file=sys.stderr,
+        )
+        return 2
     if args.competence_every < 0 or args.competence_every % args.evaluate_every:
         print(
             f"error: --competence-every must be 0 (off) or a multiple of --evaluate-every "
@@ -1272,6 +1293,7 @@ def run(args: argparse.Namespace) -> int:
             args.first_seed,
             args.competence_every,
             chosen_samplers(args.sampler),
+            args.steps_per_second,
         )
     except (PersonaError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

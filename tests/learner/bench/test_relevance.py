@@ -197,6 +197,27 @@ def test_the_adaptive_sampler_runs_beside_uniform_and_is_compared_with_it(capsys
     assert "adaptive vs uniform sampling" in printed and "ratio ÷ uni" in printed
 
 
+def test_the_training_pace_is_an_option_and_is_recorded(monkeypatch):
+    """--steps-per-second (the scarce-compute case) trains every run at that pace and the
+    JSON says so, so paces are never pooled by mistake."""
+    paces = []
+    real = relevance.train_checked
+
+    def spy(persona, minutes, config, *args, **kwargs):
+        paces.append(config.steps_per_second)
+        return real(persona, minutes, config, *args, **kwargs)
+
+    monkeypatch.setattr(relevance, "train_checked", spy)
+    result = relevance.experiment(
+        ["chaser"], 1, 0.1, competence_every=0, samplers=("uniform",), steps_per_second=2
+    )
+    assert paces == [2] and result["trainer"]["steps_per_second"] == 2
+    default = relevance.experiment(["chaser"], 1, 0.1, competence_every=0, samplers=("uniform",))
+    assert paces[-1] == default["trainer"]["steps_per_second"] == 10
+    with pytest.raises(ValueError, match="trainer differs"):
+        relevance.merge_results([result, default])
+
+
 def test_bad_options_are_refused(capsys):
     parser = argparse.ArgumentParser()
     add_relevance_parser(parser.add_subparsers(dest="bench"))
@@ -205,6 +226,8 @@ def test_bad_options_are_refused(capsys):
     assert "multiple of --evaluate-every" in capsys.readouterr().err
     assert relevance.run(parser.parse_args(["relevance", "--persona", "nobody"])) == 2
     assert "nobody" in capsys.readouterr().err
+    assert relevance.run(parser.parse_args(["relevance", "--steps-per-second", "-1"])) == 2
+    assert "--steps-per-second must be above 0" in capsys.readouterr().err
 
 
 def test_main_py_bench_relevance(tmp_path):
