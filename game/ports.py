@@ -56,6 +56,8 @@ class LearningStats(TypedDict, total=False):
     effective_sample_size: float | None
     phase_split: dict[str, float]
     weights: dict[str, float]
+    adapt: bool  # the sampler adapts to the player within the weights (loss-aware priorities)
+    adapt_focus: dict[str, float | None]  # per phase, draws over the weights' share (1: as set)
     accepted: int
     rejected: int
     last_rejection: str | None

@@ -40,6 +40,7 @@ from learner.trainer_process import (
     Pause,
     Reset,
     Resume,
+    SetAdapt,
     SetArchitecture,
     SetFlatOut,
     SetWeights,
@@ -94,6 +95,11 @@ CONTROL_SCHEMAS: list[dict] = [
             },
         },
         "required": ["weights"],
+        "additionalProperties": False,
+    },
+    {
+        "properties": {"type": {"const": "sampler_adapt"}, "on": {"type": "boolean"}},
+        "required": ["on"],
         "additionalProperties": False,
     },
 ]
@@ -162,14 +168,8 @@ class LiveLearner:
         self._memory_sessions: list[int] = []  # the play session each of them belongs to
         self.mirrors_met = _count(settings.get("mirrors_met"))  # mirrors the player has met
         self._met_version = _count(settings.get("mirror_met_version"))  # the last one met
-        self.learning = settings.get("learning", True)
-        if not isinstance(self.learning, bool):  # "false" once meant learning on, silently
-            log.warning(
-                "ignoring learning=%r in the saved settings (must be true or false); "
-                "learning is on",
-                self.learning,
-            )
-            self.learning = True
+        self.learning = _saved_switch(settings, "learning", "learning is on")
+        self.adapt = _saved_switch(settings, "adapt", "the sampler adapts to your play")
         self.latest: TrainerStats | None = None
         self.chart: deque[dict] = deque(maxlen=600)
         self.restarts = 0
@@ -230,6 +230,7 @@ class LiveLearner:
             params=self.params.to_dict(),
             checkpoint_path=str(self.files.checkpoint) if self.files else None,
             learning=self.learning,
+            adapt=self.adapt,
             flat_out=self.flat_out,
             start_version=max(self.opponent.model_version, self._trainer_version()),
             generation=self._generation,
@@ -330,6 +331,9 @@ class LiveLearner:
                 return
             self.weights = weights
             self._send(SetWeights(weights.to_dict()))
+        elif kind == "sampler_adapt":
+            self.adapt = message["on"]
+            self._send(SetAdapt(self.adapt))
         self.save_settings()
 
     def _send(self, control: Control) -> None:
@@ -345,6 +349,7 @@ class LiveLearner:
             "architecture": self.config.architecture,
             "weights": self.weights.to_dict(),
             "learning": self.learning,
+            "adapt": self.adapt,
             "mirrors_met": self.mirrors_met,
             "mirror_met_version": self._met_version,
         }
@@ -406,6 +411,8 @@ class LiveLearner:
             "effective_sample_size": latest.effective_sample_size if latest else None,
             "phase_split": latest.phase_split if latest else {},
             "weights": self.weights.to_dict(),
+            "adapt": self.adapt,
+            "adapt_focus": latest.adapt_focus if latest else {},
             "accepted": gate.accepted,
             "rejected": gate.rejected,
             "last_rejection": gate.last_rejection,
@@ -593,6 +600,21 @@ def _saved_figures(saved: object) -> dict | None:
         return None
     keys = (*fractions, "playing_agreement", "frames", "made_at", "version")
     return {key: saved.get(key) for key in keys}
+
+
+def _saved_switch(settings: dict, name: str, default_text: str) -> bool:
+    """An on/off setting from the settings file: true or false, anything else (a string
+    "false" once meant on, silently) is logged and taken as on."""
+    value = settings.get(name, True)
+    if isinstance(value, bool):
+        return value
+    log.warning(
+        "ignoring %s=%r in the saved settings (must be true or false); %s",
+        name,
+        value,
+        default_text,
+    )
+    return True
 
 
 def _count(value: object) -> int:

@@ -680,14 +680,27 @@ class RelevanceSampler:
         factor = self.loss_factor[slots]
         return ((factor.min() / factor) ** self.loss_priority.beta).astype(np.float32)
 
-    def loss_factor_by_phase(self) -> dict[str, float | None]:
-        """Mean loss factor of the stored frames of each phase (None: none stored): what the
-        adaptation currently favours, beside the sliders' priors."""
+    def adaptation_focus(self) -> dict[str, float | None]:
+        """What the adaptation currently favours: per phase, its share of the draws over the
+        share the weights alone (the sliders' priors) would give it; above 1 it studies that
+        phase more than the sliders say. None for a phase with no frame or no weight; an
+        empty dict when loss-aware priorities are off."""
+        if self.loss_priority is None:
+            return {}
         size = len(self.storage)
-        phase, factor = self.storage.phase[:size], self.loss_factor[:size]
+        phase = self.storage.phase[:size]
+        weight = self.tree.leaves[:size]
+        prior = weight / self.loss_factor[:size]  # factors are >= min_factor > 0
+        totals = [
+            (float(weight[phase == code].sum()), float(prior[phase == code].sum()))
+            for code in range(len(PHASE_NAMES))
+        ]
+        weight_total, prior_total = sum(t[0] for t in totals), sum(t[1] for t in totals)
+        if not (weight_total > 0 and prior_total > 0):  # nothing weighs: drawn uniformly
+            return dict.fromkeys(PHASE_NAMES)
         return {
-            name: float(factor[phase == code].mean()) if (phase == code).any() else None
-            for code, name in enumerate(PHASE_NAMES)
+            name: (with_factor / weight_total) / (alone / prior_total) if alone > 0 else None
+            for name, (with_factor, alone) in zip(PHASE_NAMES, totals, strict=True)
         }
 
     def effective_sample_size(self) -> float:

@@ -36,7 +36,7 @@ from pathlib import Path
 from game.engine import Params, State
 from game.files import atomic_write
 from learner.config import StepPacer, TrainerConfig
-from learner.sampler import RelevanceWeights
+from learner.sampler import LossPriority, RelevanceWeights
 
 EVALUATE_EVERY = 2.0  # seconds of wall time between held-out evaluations
 STATS_EVERY = 0.5
@@ -84,13 +84,20 @@ class SetWeights:
 
 
 @dataclass(frozen=True)
+class SetAdapt:
+    """Loss-aware priorities (``LossPriority``) on or off; the sliders' weights stay the prior."""
+
+    on: bool
+
+
+@dataclass(frozen=True)
 class SetFlatOut:
     """Train as fast as possible instead of paced (``bench live``)."""
 
     flat_out: bool
 
 
-Control = Stop | Pause | Resume | Reset | SetArchitecture | SetWeights | SetFlatOut
+Control = Stop | Pause | Resume | Reset | SetArchitecture | SetWeights | SetAdapt | SetFlatOut
 
 
 @dataclass
@@ -102,6 +109,8 @@ class TrainerSetup:
     params: dict
     checkpoint_path: str | None
     learning: bool = True
+    adapt: bool = True
+    """The sampler adapts to the player (loss-aware priorities within the sliders' weights)."""
     flat_out: bool = False
     start_version: int = 0
     """Versions only go up, even when a restarted trainer lost its latest checkpoint."""
@@ -141,6 +150,9 @@ class TrainerStats:
     effective_sample_size: float
     phase_split: dict[str, float]
     weights: dict[str, float]
+    adapt_focus: dict[str, float | None] = field(default_factory=dict)
+    """With the sampler adapting: per phase, how much more (above 1) or less its frames are
+    drawn than the weights alone would draw them; empty when it does not adapt."""
 
 
 @dataclass
@@ -217,6 +229,7 @@ class TrainerLoop:
         )
         self.checkpoint = Path(setup.checkpoint_path) if setup.checkpoint_path else None
         self._load_checkpoint()
+        self.set_adapt(setup.adapt)  # the player's setting, whatever the checkpoint said
         self.trainer.version = max(self.trainer.version, setup.start_version)
         self.learning = setup.learning
         self.flat_out = setup.flat_out
@@ -307,6 +320,8 @@ class TrainerLoop:
                     self.trainer.set_architecture(name)
                 case SetWeights(weights):
                     self.trainer.sampler.set_weights(RelevanceWeights.from_dict(weights))
+                case SetAdapt(on):
+                    self.set_adapt(on)
                 case SetFlatOut(flat_out):
                     self.flat_out = flat_out
 
@@ -377,7 +392,13 @@ class TrainerLoop:
             effective_sample_size=sampler["effective_sample_size"],
             phase_split=sampler["phase_split"],
             weights=trainer.sampler.weights.to_dict(),
+            adapt_focus=trainer.sampler.adaptation_focus(),
         )
+
+    def set_adapt(self, on: bool) -> None:
+        sampler = self.trainer.sampler
+        if on != (sampler.loss_priority is not None):
+            sampler.set_loss_priority(LossPriority() if on else None)
 
     def log(self, text: str) -> None:
         self.out_q.put(TrainerLog(text))

@@ -17,8 +17,8 @@
  * Protocol (see game/server.py): server -> client "hello" then one "frame" per tick;
  * client -> server "input" {command}, "pointer" {y}, "pause" {paused}, "new_match";
  * with the learner on (learner/live.py CONTROL_SCHEMAS) also "learning" {action:
- * pause|resume|reset}, "architecture" {name: mlp|transformer} and "sampler_weights"
- * {weights: {field: number >= 0}}.
+ * pause|resume|reset}, "architecture" {name: mlp|transformer}, "sampler_weights"
+ * {weights: {field: number >= 0}} and "sampler_adapt" {on: boolean}.
  * The server rejects extra fields, so messages are sent in exactly those shapes.
  * The court itself (palette, score digits, paddles, ball, sizing) is drawn by ./court.js,
  * shared with the replay viewer, as are the helpers of ./shared.js. The learning panel

@@ -96,6 +96,8 @@ const panel = {
   weightsBox: $("weights"),
   sliders: $("weight-sliders"),
   weightsNote: $("weights-note"),
+  adapt: $("adapt-sampler"),
+  adaptFocus: $("adapt-focus"),
 };
 
 const learn = {
@@ -104,6 +106,7 @@ const learn = {
   framesSince: 0,        // performance.now() of the first frame since the last hello
   off: false,            // decided: this server has no learner
   pendingLearning: null, // { value, until }
+  pendingAdapt: null,    // { value, until }
   pendingModel: null,    // { value, until }
   pendingWeights: {},    // name -> { value, until }
   weights: null,         // the server's weights, as last reported
@@ -424,6 +427,11 @@ function renderControls(r) {
     radio.checked = radio.value === model;
   }
 
+  const adapt = pendingFresh(learn.pendingAdapt) ? learn.pendingAdapt.value : r.adapt !== false;
+  if (!pendingFresh(learn.pendingAdapt)) learn.pendingAdapt = null;
+  panel.adapt.checked = adapt;
+  setText(panel.adaptFocus, adaptFocusText(adapt, r));
+
   learn.weights = r.weights || learn.weights;
   if (learn.weights) {
     for (const spec of WEIGHT_SLIDERS) {
@@ -439,6 +447,21 @@ function renderControls(r) {
       setSlider(spec, value);
     }
   }
+}
+
+/** The three phases as the sliders name them, for the adaptation's line. */
+const PHASE_WORDS = { approach: "ball coming at you", recede: "ball moving away", serve: "waiting for the serve" };
+
+/** What the adaptation favours now: per phase, its share of what the mirror studies over the
+ * share the sliders alone would give (``adapt_focus``: 1 = as set), with the figures' age. */
+function adaptFocusText(adapt, r) {
+  if (!adapt) return "Off: it studies your play exactly as the settings below say.";
+  const focus = r.adapt_focus || {};
+  const shown = PHASE_WEIGHTS.filter((name) => typeof focus[name] === "number" && isFinite(focus[name]));
+  if (!shown.length) return "It starts adapting once it has practised on your play.";
+  const parts = shown.map((name) => `${PHASE_WORDS[name]} ×${focus[name].toFixed(1)}`);
+  const age = typeof r.stats_age === "number" && r.stats_age >= 5 ? ` (${Math.round(r.stats_age)} s ago)` : "";
+  return `Now, against your settings: ${parts.join(" · ")}${age}`;
 }
 
 // ---- sliders -----------------------------------------------------------------------------
@@ -566,6 +589,19 @@ function wireButtons() {
       "The scripted opponent plays until the new mirror is ready.");
     if (!sure) return;
     if (page.send({ type: "learning", action: "reset" })) chart.clear();
+  });
+
+  panel.adapt.addEventListener("change", (event) => {
+    const on = panel.adapt.checked;
+    if (page.send({ type: "sampler_adapt", on })) {
+      learn.pendingAdapt = { value: on, until: performance.now() + PENDING_MS };
+      if (learn.last) renderControls(learn.last);
+    } else {
+      panel.adapt.checked = !on;   // not connected: nothing changed
+    }
+  });
+  panel.adapt.addEventListener("click", (event) => {
+    if (event.detail > 0) setTimeout(() => panel.adapt.blur(), 0);   // keys back to the paddle
   });
 
   panel.modelChoice.addEventListener("change", (event) => {

@@ -60,6 +60,21 @@ def test_learning_panel_shows_progress_and_controls_the_learner(server_factory, 
         "document.querySelector('#learning-chart .uplot canvas').width > 100", timeout=5000
     )
 
+    # The sampler adapts by default and says what it favours; the switch turns it off.
+    assert page.is_checked("#adapt-sampler")
+    page.wait_for_function(
+        "document.querySelector('#adapt-focus').textContent.includes('ball coming at you ×')",
+        timeout=20000,
+    )
+    page.click("#adapt-sampler")
+    page.wait_for_function("document.activeElement === document.body", timeout=2000)  # keys
+    assert "Off:" in page.inner_text("#adapt-focus")
+    page.wait_for_function("window.mirrorPong.learning.adapt === false", timeout=5000)
+    page.wait_for_function(
+        "Object.keys(window.mirrorPong.learning.adapt_focus).length === 0", timeout=5000
+    )
+    assert not page.is_checked("#adapt-sampler")
+
     # Pause: the panel says so at once, and the server's next report agrees.
     page.click("#toggle-learning")
     # The button gave focus back, so the game's keys work again.
@@ -110,7 +125,7 @@ def test_learning_panel_shows_progress_and_controls_the_learner(server_factory, 
     page.close()
     assert server.stop() == 0
     settings = (server.data_dir / "players" / "dana" / "mirror" / "settings.json").read_text()
-    assert '"recede": 0.5' in settings
+    assert '"recede": 0.5' in settings and '"adapt": false' in settings
 
 
 def test_without_a_learner_the_panel_says_learning_is_off(server_factory, browser):

@@ -165,16 +165,30 @@ def _exported_mlp() -> bytes:
     return export_onnx(build_model("mlp"), model_version=1)
 
 
+@pytest.mark.parametrize("name", ["learning", "adapt"])
 @pytest.mark.parametrize("value", ["false", 0, "off", None])
-def test_a_learning_setting_that_is_not_a_boolean_is_ignored_with_a_warning(
-    tmp_path, caplog, value
+def test_an_on_off_setting_that_is_not_a_boolean_is_ignored_with_a_warning(
+    tmp_path, caplog, name, value
 ):
     files = MirrorFiles(tmp_path)
     files.folder.mkdir(parents=True)
-    files.settings.write_text(f'{{"learning": {__import__("json").dumps(value)}}}')
+    files.settings.write_text(f'{{"{name}": {__import__("json").dumps(value)}}}')
     learner = LiveLearner(*make_mirror(), files)
-    assert learner.learning is True
-    assert "learning" in caplog.text
+    assert getattr(learner, name) is True
+    assert f"ignoring {name}=" in caplog.text
+
+
+def test_the_adapt_switch_is_kept_with_the_profile_and_shown(tmp_path):
+    """The panel's "adapt to my play" switch: on by default, off survives a restart, and the
+    panel's figures say which it is."""
+    files = MirrorFiles(tmp_path)
+    opponent, gate, learner = _learner(tmp_path)
+    assert learner.adapt is True and learner.hud_stats()["adapt"] is True
+    assert learner.hud_stats()["adapt_focus"] == {}  # no report from the trainer yet
+    learner.handle_control({"type": "sampler_adapt", "on": False})
+    learner.save_settings(wait=True)
+    again = LiveLearner(*make_mirror(), files)
+    assert again.adapt is False and again.hud_stats()["adapt"] is False
 
 
 @pytest.mark.parametrize(

@@ -539,6 +539,7 @@ def test_a_hostile_sampler_config_is_one_clear_error(tmp_path, text, message):
 def test_loss_aware_priorities_draw_high_loss_frames_more_often():
     priority = LossPriority(alpha=1.0, min_factor=0.25, max_factor=4.0)
     storage, sampler = make_sampler(64, RelevanceWeights(urgency=0.0), seed=6)
+    assert sampler.adaptation_focus() == {}  # not adapting: nothing to show
     sampler.set_loss_priority(priority)
     slots = add_frames(storage, [PHASE_APPROACH] * 30 + [PHASE_RECEDE] * 10)
     sampler.on_added(slots)
@@ -555,7 +556,14 @@ def test_loss_aware_priorities_draw_high_loss_frames_more_often():
     high = np.arange(40) % 4 == 0
     # A quarter of the frames, now drawn about three times in four (one in four by prior).
     assert counts[high].sum() / draws > 0.7
-    assert sampler.loss_factor_by_phase()["approach"] == pytest.approx(factor[:30].mean())
+    # What the panel shows: approach frames' share of the draws over their prior share.
+    focus = sampler.adaptation_focus()
+    weighted = prior * factor
+    expected_approach = (weighted[:30].sum() / weighted.sum()) / (prior[:30].sum() / prior.sum())
+    assert focus["approach"] == pytest.approx(expected_approach) and focus["serve"] is None
+    assert focus["recede"] == pytest.approx(
+        (weighted[30:].sum() / weighted.sum()) / (prior[30:].sum() / prior.sum())
+    )
 
     # The sliders stay priors: moving one re-weighs, the loss factors stay.
     sampler.set_weights(RelevanceWeights(urgency=0.0, recede=1.0))

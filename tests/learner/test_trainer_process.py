@@ -17,6 +17,7 @@ from learner.sampler import RelevanceWeights
 from learner.trainer_process import (
     Pause,
     Resume,
+    SetAdapt,
     SetArchitecture,
     SetWeights,
     StatsReport,
@@ -102,6 +103,50 @@ def test_sliders_that_zero_everything_played_so_far_do_not_stall_learning(tmp_pa
     frames.put(_ticks(15) * 8)  # two seconds of the ball waiting to be served
     loop.train_paced(loop.drain_frames())
     assert loop.trainer.steps == 20 and loop.trainer.last_loss > 0
+
+
+def _played_ticks(seconds: int) -> list:
+    """Ticks of a chaser against the scripted opponent, as the game sends them."""
+    import asyncio
+
+    from game.opponent import ScriptedOpponent
+    from game.personas import load_persona
+    from game.session import Session, SimClock
+
+    ticks = []
+
+    class Collect:
+        def on_tick(self, before, left_cmd, right_cmd, after, events):
+            ticks.append((tuple(before), left_cmd, [(e.kind, e.side) for e in events]))
+
+    session = Session(ScriptedOpponent(), seed=3, left_driver=load_persona("chaser"))
+    session.frame_sinks.append(Collect())
+    asyncio.run(session.run(SimClock(), ticks=seconds * 60))
+    session.close()
+    return ticks
+
+
+def test_the_sampler_adapts_by_default_and_reports_what_it_favours(tmp_path):
+    """Live play studies more of what the mirror gets wrong (loss-aware priorities within the
+    sliders' weights); the report says per phase how far that moves the draws, and the
+    player's switch turns it off (and wins over a checkpoint saved while it was on)."""
+    loop, frames, controls, out = _loop(tmp_path)
+    assert loop.trainer.sampler.loss_priority is not None
+    frames.put(_played_ticks(40))
+    loop.drain_frames()
+    for _ in range(60):
+        loop.trainer.train_step()
+    focus = loop.stats(1.0).adapt_focus
+    assert set(focus) == {"approach", "recede", "serve"}
+    assert focus["approach"] is not None and focus["recede"] is not None
+    assert any(abs(value - 1) > 0.01 for value in focus.values() if value is not None)
+    loop.save_checkpoint()
+
+    controls.put(SetAdapt(False))
+    assert loop.apply_controls()
+    assert loop.trainer.sampler.loss_priority is None and loop.stats(1.0).adapt_focus == {}
+    restarted, *_ = _loop(tmp_path, adapt=False)  # the checkpoint was saved adapting
+    assert restarted.trainer.sampler.loss_priority is None
 
 
 def test_a_primed_trainer_starts_with_the_frames_it_is_given(tmp_path):
