@@ -81,6 +81,33 @@ from learner.sampler import LossPriority, RelevanceWeights
 DEFAULT_DOCS = RELEVANCE_DOCS
 START_MARKER = "<!-- generated: start -->"
 END_MARKER = "<!-- generated: end -->"
+
+
+def pace_of(result: dict) -> float:
+    """The training pace a result ran at (older results: the trainer's default)."""
+    default = TrainerConfig().steps_per_second
+    return float((result.get("trainer") or {}).get("steps_per_second", default))
+
+
+def markers(result: dict) -> tuple[str, str]:
+    """The doc markers a result's section goes between: one pair per training pace, so the
+    default pace and the scarce one each have their section in the same page."""
+    pace = pace_of(result)
+    if pace == TrainerConfig().steps_per_second:
+        return START_MARKER, END_MARKER
+    return (
+        f"<!-- generated at {pace:g} steps/s: start -->",
+        f"<!-- generated at {pace:g} steps/s: end -->",
+    )
+
+
+def _heading(text: str, result: dict) -> str:
+    pace = pace_of(result)
+    if pace == TrainerConfig().steps_per_second:
+        return text
+    return f"{text}, at {pace:g} training steps per second of play"
+
+
 SAMPLERS = ("relevance", "uniform")
 """The samplers run when --sampler is not given."""
 BASELINE = "uniform"  # what every other sampler is compared with; always run
@@ -716,6 +743,95 @@ def comparison_rows(result: dict) -> list[list[str]]:
     return rows
 
 
+ADAPTIVE = "adaptive"
+ADAPTIVE_SPEEDUP = 1.5
+"""Target: the adaptive sampler reaches competence 0.9 this many times sooner than uniform
+(geometric-mean time ratio per persona, median over personas), at the default pace."""
+ADAPTIVE_SLOWER_AT_MOST = 1.1
+"""Target: for no persona is it more than 10% slower than the better of uniform and fixed."""
+SCARCE_PACE = 2.0
+"""At or below this pace (steps per second of play) compute is scarce; the target there: its
+mean competence beats uniform's on every persona."""
+
+
+def adaptive_targets(result: dict) -> list[list[str]] | None:
+    """Header and one row per target of the adaptive sampler, with what was measured and
+    whether it was met; None unless the run has the adaptive sampler and competence figures.
+
+    Time ratios are the per-persona geometric means over paired seeds (censored times count as
+    the budget, which pulls a ratio toward 1, so a censored run cannot fake a speed-up)."""
+    samplers = samplers_of(result)
+    if ADAPTIVE not in samplers or not (result.get("competence") or {}).get("pooled"):
+        return None
+    level = f"{COMPETENCE_LEVELS[0]:g}"
+    budget, key = result["minutes"], competence_key(COMPETENCE_LEVELS[0])
+    pace = (result.get("trainer") or {}).get("steps_per_second", TrainerConfig().steps_per_second)
+    rows = [["target", "measured", "met"]]
+    if pace > SCARCE_PACE:
+        speedups = {}
+        slower = {}
+        for persona, entry in result["summary"].items():
+            comparison = entry["competence"]["vs_uniform"][ADAPTIVE]
+            speedups[persona] = 1 / comparison[level]["geometric_mean_ratio"]
+            ratios = [comparison[level]["geometric_mean_ratio"]]
+            if "relevance" in samplers:
+                runs = {
+                    (run["sampler"], run["seed"]): run[key]
+                    for run in result["runs"]
+                    if run["persona"] == persona
+                }
+                ratios.append(
+                    paired_times(
+                        [runs[(ADAPTIVE, seed)] for seed in result["seeds"]],
+                        [runs[("relevance", seed)] for seed in result["seeds"]],
+                        budget,
+                    )["geometric_mean_ratio"]
+                )
+            slower[persona] = max(ratios)
+        median = statistics.median(speedups.values())
+        rows.append(
+            [
+                f"competence {level} sooner than uniform, median over personas ≥ "
+                f"{ADAPTIVE_SPEEDUP:g}×",
+                f"{median:.2f}× (" + ", ".join(f"{p} {v:.2f}×" for p, v in speedups.items()) + ")",
+                "yes" if median >= ADAPTIVE_SPEEDUP else "no",
+            ]
+        )
+        worst = max(slower, key=slower.get)
+        rows.append(
+            [
+                f"never more than {ADAPTIVE_SLOWER_AT_MOST - 1:.0%} slower than the better of "
+                + ("uniform and relevance" if "relevance" in samplers else "uniform"),
+                f"worst {worst}: {slower[worst]:.2f}× the better one's time; over "
+                f"{ADAPTIVE_SLOWER_AT_MOST:g}×: "
+                + (
+                    ", ".join(p for p, v in slower.items() if v > ADAPTIVE_SLOWER_AT_MOST) or "none"
+                ),
+                "yes" if slower[worst] <= ADAPTIVE_SLOWER_AT_MOST else "no",
+            ]
+        )
+    else:
+        differences = {
+            persona: entry["competence"]["vs_uniform"][ADAPTIVE]["mean_competence"][
+                "mean_difference"
+            ]
+            for persona, entry in result["summary"].items()
+        }
+        behind = [p for p, d in differences.items() if d is None or d <= 0]
+        rows.append(
+            [
+                f"compute scarce ({pace:g} steps/s): mean competence above uniform's on every "
+                "persona",
+                ", ".join(
+                    f"{p} {'—' if d is None else f'{d:+.3f}'}" for p, d in differences.items()
+                )
+                + f"; not above: {', '.join(behind) or 'none'}",
+                "no" if behind else "yes",
+            ]
+        )
+    return rows
+
+
 def _print_rows(rows: list[list[str]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for index, row in enumerate(rows):
@@ -749,6 +865,11 @@ def print_competence(result: dict) -> None:
         "budget) with a 95% bootstrap interval"
     )
     _print_rows(comparison_rows(result))
+    targets = adaptive_targets(result)
+    if targets:
+        print()
+        print("the adaptive sampler's targets (time ratios: geometric means over paired seeds)")
+        _print_rows(targets)
 
 
 def print_table(result: dict) -> None:
@@ -963,7 +1084,7 @@ def render_section(result: dict, doc: Path, json_path: Path | None, plot_path: P
         "<!-- Written by `python main.py bench relevance --write-docs` from the run's JSON; "
         "edit only outside the generated markers, they are rewritten on every run. -->",
         "",
-        "## What was run",
+        _heading("## What was run", result),
         "",
         "```",
         _command_text(result),
@@ -1001,7 +1122,7 @@ def render_section(result: dict, doc: Path, json_path: Path | None, plot_path: P
         )
     lines += [
         "",
-        "## Results",
+        _heading("## Results", result),
         "",
         f'Medians over the {len(seeds)} seeds, with [min–max]. "min to {result["level"]:g}" '
         f"is the simulated minute of the first evaluation at which approach agreement was ≥ "
@@ -1048,7 +1169,7 @@ def render_section(result: dict, doc: Path, json_path: Path | None, plot_path: P
     ]
     if competence_rows(result):
         lines += [
-            "## Competence",
+            _heading("## Competence", result),
             "",
             _competence_explained(result).replace("competence: ", "Competence is ", 1),
             "Medians over the seeds with [min–max]; censored runs as above.",
@@ -1064,6 +1185,18 @@ def render_section(result: dict, doc: Path, json_path: Path | None, plot_path: P
             *_markdown_table(comparison_rows(result)),
             "",
         ]
+        targets = adaptive_targets(result)
+        if targets:
+            lines += [
+                _heading("### The adaptive sampler's targets", result),
+                "",
+                "Time ratios are each persona's geometric mean over its paired seeds "
+                "(censored times count as the budget, so a run that never got there cannot "
+                "make a speed-up look larger).",
+                "",
+                *_markdown_table(targets),
+                "",
+            ]
     if plot_path is not None:
         lines += [
             f"![learning curves]({_link(plot_path, doc)})",
@@ -1077,28 +1210,30 @@ def render_section(result: dict, doc: Path, json_path: Path | None, plot_path: P
     return "\n".join(lines)
 
 
-def write_docs(path: Path, section: str) -> None:
+def write_docs(
+    path: Path, section: str, pair: tuple[str, str] = (START_MARKER, END_MARKER)
+) -> None:
     """Put ``section`` between the markers in ``path``, keeping the text around them.
 
     A missing file is created; a file without markers gets them appended at its end.
     Raises ValueError if the markers are unpaired, repeated or out of order."""
-    block = f"{START_MARKER}\n{section.rstrip()}\n{END_MARKER}"
+    block = f"{pair[0]}\n{section.rstrip()}\n{pair[1]}"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"# Relevance experiment\n\n{block}\n")
         return
     text = path.read_text()
-    starts, ends = text.count(START_MARKER), text.count(END_MARKER)
+    starts, ends = text.count(pair[0]), text.count(pair[1])
     if starts == 0 and ends == 0:
         path.write_text(text.rstrip("\n") + "\n\n" + block + "\n")
         return
-    start, end = text.find(START_MARKER), text.find(END_MARKER)
+    start, end = text.find(pair[0]), text.find(pair[1])
     if starts != 1 or ends != 1 or end < start:
         raise ValueError(
-            f"{path}: expected one {START_MARKER!r} followed by one {END_MARKER!r}, found "
+            f"{path}: expected one {pair[0]!r} followed by one {pair[1]!r}, found "
             f"{starts} and {ends}{' in the wrong order' if end < start else ''}"
         )
-    path.write_text(text[:start] + block + text[end + len(END_MARKER) :])
+    path.write_text(text[:start] + block + text[end + len(pair[1]) :])
 
 
 # -- command line ------------------------------------------------------------------------
@@ -1316,7 +1451,7 @@ def report(result: dict, args: argparse.Namespace, json_path: Path | None) -> in
         plot_path = args.plot or _existing(_recorded_path(result, "--plot"))
         section = render_section(result, args.write_docs, json_path, plot_path)
         try:
-            write_docs(args.write_docs, section)
+            write_docs(args.write_docs, section, markers(result))
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

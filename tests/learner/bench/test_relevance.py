@@ -7,6 +7,7 @@ import pytest
 
 from learner.bench import relevance
 from learner.bench.cli import add_relevance_parser
+from learner.config import TrainerConfig
 from tests.conftest import ROOT, run_main
 
 ARGS = ["--persona", "predictor", "--seeds", "1", "--minutes", "0.5"]
@@ -174,6 +175,59 @@ def test_competence_figures_are_summarised_and_rendered(tmp_path):
     assert "## Competence" in text
     assert "| chaser | relevance | 1.00 [1.00–1.00] | 1.00 [1.00–1.00] |" in text
     assert "| all | relevance | time to 0.9 | 10 / 0 / 0 | 0.002 | 0.44 [0.42–0.46] |" in text
+
+
+def _competence_result(reached: dict, mean_level: dict, pace: float) -> dict:
+    """A result of chaser and lazy over 5 seeds where each sampler reaches competence at
+    ``reached[(persona, sampler)]`` minutes and holds ``mean_level`` before that."""
+    runs, seeds = [], list(range(5))
+    samplers = ("adaptive", "relevance", "uniform")
+    for persona in ("chaser", "lazy"):
+        for seed in seeds:
+            for sampler in samplers:
+                at, low = reached[(persona, sampler)], mean_level[(persona, sampler)]
+                curve = [
+                    {"minutes": m / 4, "competence": low if m / 4 < at else 0.96}
+                    for m in range(1, 13)
+                ]
+                run = {"persona": persona, "sampler": sampler, "seed": seed}
+                run.update({"minutes_to_0.9": None, "minutes_to_0.9_sustained": None})
+                run.update({"final_approach_agreement": 0.8, "final_agreement": 0.8})
+                runs.append({**run, **relevance.run_competence(curve, 3.0)})
+    result = {
+        **tiny_result(),
+        "samplers": list(samplers),
+        "personas": ["chaser", "lazy"],
+        "seeds": seeds,
+        "minutes": 3.0,
+        "runs": runs,
+        "trainer": {"steps_per_second": pace},
+        "competence": {"every_seconds": 15, "min_arrivals": 100, "held_checks": 3},
+    }
+    return relevance.resummarise(result)
+
+
+def test_the_adaptive_samplers_targets_are_judged_and_printed(capsys):
+    """Default pace: 1.5x sooner than uniform in the median over personas, and never more
+    than 10% slower than the better of uniform and relevance; scarce compute: mean
+    competence above uniform's on every persona."""
+    reached = {
+        ("chaser", "adaptive"): 1.0, ("chaser", "relevance"): 1.5, ("chaser", "uniform"): 2.0,
+        ("lazy", "adaptive"): 1.0, ("lazy", "relevance"): 0.75, ("lazy", "uniform"): 2.0,
+    }  # fmt: skip
+    flat = dict.fromkeys(reached, 0.5)
+    rows = relevance.adaptive_targets(_competence_result(reached, flat, 10))
+    speedup, slower = rows[1], rows[2]
+    assert speedup[1].startswith("2.00×") and speedup[2] == "yes"
+    assert "worst lazy: 1.33×" in slower[1] and slower[2] == "no"  # relevance was sooner
+
+    scarce = {**flat, ("chaser", "adaptive"): 0.6, ("lazy", "adaptive"): 0.4}
+    reached = dict.fromkeys(reached, 2.0)  # all at once: only the level before differs
+    (header, row) = relevance.adaptive_targets(_competence_result(reached, scarce, 2))
+    assert "compute scarce (2 steps/s)" in row[0] and "not above: lazy" in row[1]
+    assert row[2] == "no"
+    relevance.print_competence(_competence_result(reached, scarce, 2))
+    assert "the adaptive sampler's targets" in capsys.readouterr().out
 
 
 def test_the_adaptive_sampler_runs_beside_uniform_and_is_compared_with_it(capsys):
@@ -346,16 +400,35 @@ def test_from_json_refuses_run_options_and_bad_files(tmp_path, capsys):
     assert doc.read_text() == f"{relevance.END_MARKER}\n{relevance.START_MARKER}\n"
 
 
-def test_committed_doc_renders_from_its_json_alone(tmp_path):
-    """The committed page's generated part is exactly what its JSON renders to."""
-    source, page = ROOT / "docs" / "relevance.json", ROOT / "docs" / "relevance.md"
+def test_each_training_pace_has_its_own_section_of_the_page(tmp_path):
+    page = tmp_path / "relevance.md"
+    default = tiny_result()
+    trainer = {name: getattr(TrainerConfig(), name) for name in relevance.TRAINER_FIELDS}
+    scarce = {**tiny_result(), "trainer": {**trainer, "steps_per_second": 2}}
+    for result in (default, scarce):
+        section = relevance.render_section(result, page, None, None)
+        relevance.write_docs(page, section, relevance.markers(result))
+    text = page.read_text()
+    assert text.count("<!-- generated: start -->") == 1
+    assert text.count("<!-- generated at 2 steps/s: start -->") == 1
+    assert "## Results, at 2 training steps per second of play" in text
+    relevance.write_docs(page, "again", relevance.markers(default))  # rewrites its own only
+    assert "## Results, at 2 training steps per second of play" in page.read_text()
+    assert "again" in page.read_text() and page.read_text().count("## Results") == 1
+
+
+@pytest.mark.parametrize("name", ["relevance", "relevance-scarce"])
+def test_committed_doc_renders_from_its_json_alone(tmp_path, name):
+    """Each of the committed page's generated parts (one per training pace) is exactly what
+    its JSON renders to."""
+    source, page = ROOT / "docs" / f"{name}.json", ROOT / "docs" / "relevance.md"
     if not source.exists() or not page.exists():
-        pytest.skip("no committed relevance run")
+        pytest.skip(f"no committed {name} run")
     copy = tmp_path / "relevance.md"
     copy.write_text(page.read_text())
     result = relevance.load_result(source)
-    section = relevance.render_section(result, page, source, ROOT / "docs" / "relevance.png")
-    relevance.write_docs(copy, section)
+    section = relevance.render_section(result, page, source, ROOT / "docs" / f"{name}.png")
+    relevance.write_docs(copy, section, relevance.markers(result))
     assert copy.read_text() == page.read_text(), "re-run `bench relevance --write-docs`"
 
 
