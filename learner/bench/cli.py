@@ -19,6 +19,9 @@ from models.contract import ARCHITECTURES  # torch-free, imports nothing
 ROOT = Path(__file__).resolve().parents[2]
 
 # game.personas.BUILT_IN's names, written out: importing game.personas loads numpy.
+SAMPLERS = ("relevance", "uniform", "adaptive", "adaptive-uniform")
+"""How a bench's trainer draws frames: the relevance weights, uniform, or loss-aware
+priorities (``learner.sampler.LossPriority``) with either as the prior."""
 PERSONAS = ("chaser", "predictor", "lazy", "nervous", "angler", "keyboard", "pointer", "misjudge")
 
 # bench relevance
@@ -203,9 +206,11 @@ def add_learning_parsers(sub) -> None:
     )
     fidelity.add_argument(
         "--sampler",
-        choices=("relevance", "uniform"),
+        choices=SAMPLERS,
         default="relevance",
-        help="how training frames are drawn (default: %(default)s)",
+        help="how training frames are drawn: the relevance weights, uniform, or adaptive "
+        "(loss-aware priorities on the relevance weights, as live play does; "
+        "adaptive-uniform on uniform) (default: %(default)s)",
     )
     fidelity.add_argument("--minutes", type=float, default=3.0, help="simulated minutes of play")
     fidelity.add_argument("--seed", type=int, default=0, help="seed of the run (default: 0)")
@@ -284,7 +289,7 @@ def add_relevance_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument(
         "--sampler",
         action="append",
-        choices=("relevance", "uniform", "adaptive", "adaptive-uniform"),
+        choices=SAMPLERS,
         help="repeat; the samplers compared with uniform, which always runs (default: "
         "relevance). adaptive: loss-aware priorities with the relevance defaults as the "
         "prior; adaptive-uniform: the same with a uniform prior",

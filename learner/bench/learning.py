@@ -15,11 +15,11 @@ import numpy as np
 from game.personas import BUILT_IN, PersonaError, load_persona
 from game.playback import ARGMAX, DEFAULT_PLAYBACK, SAMPLE, Playback
 from learner.bench import write_json
-from learner.bench.cli import STYLE_MINUTES, STYLE_SEEDS
+from learner.bench.cli import SAMPLERS, STYLE_MINUTES, STYLE_SEEDS
 from learner.config import TrainerConfig
 from learner.metrics import agreement_on, held_out_play, twin_agreement
 from learner.mirror import fixed_mirror
-from learner.sampler import RelevanceWeights
+from learner.sampler import LossPriority, RelevanceWeights
 from learner.style import compare, format_comparison, play_style, style_distance
 
 LEVELS = ("0.8", "0.9", "0.95")
@@ -28,13 +28,18 @@ STYLE_SEED_OFFSET = 2000  # the persona and the clone play the same matches (sam
 TWIN_STYLE_SEED_OFFSET = 3000  # the persona again, on other matches: the floor
 
 
-def sampler_weights(sampler: str) -> RelevanceWeights:
-    """The weights a named sampler draws with: the relevance defaults, or uniform."""
+def sampler_setup(sampler: str) -> tuple[RelevanceWeights, LossPriority | None]:
+    """The weights (the prior) and the loss-aware priorities (None: fixed weights) a named
+    sampler (``learner.bench.cli.SAMPLERS``) draws with."""
     if sampler == "relevance":
-        return RelevanceWeights()
+        return RelevanceWeights(), None
     if sampler == "uniform":
-        return RelevanceWeights.uniform()
-    raise ValueError(f"sampler must be relevance or uniform, got sampler={sampler!r}")
+        return RelevanceWeights.uniform(), None
+    if sampler == "adaptive":  # what live play does by default
+        return RelevanceWeights(), LossPriority()
+    if sampler == "adaptive-uniform":
+        return RelevanceWeights.uniform(), LossPriority()
+    raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got sampler={sampler!r}")
 
 
 def minutes_to(curve: list[dict], key: str = "agreement") -> dict[str, float | None]:
@@ -76,11 +81,13 @@ def train_clone(
 
     torch.set_num_threads(1)
     persona = load_persona(spec, seed)
+    weights, loss_priority = sampler_setup(sampler)
     return simulate(
         persona,
         minutes,
         TrainerConfig(architecture=model, seed=seed),
-        sampler_weights(sampler),
+        weights,
+        loss_priority=loss_priority,
         seed=seed,
         evaluate_every=evaluate_every,
         on_evaluation=_progress(label or spec, minutes),
@@ -158,9 +165,11 @@ def fidelity(
     started = time.perf_counter()
     # train_clone's run, with the clone's competence checked at every evaluation.
     config = TrainerConfig(architecture=model, model_config=model_config or {}, seed=seed)
-    weights = sampler_weights(sampler)
+    weights, loss_priority = sampler_setup(sampler)
     progress = _progress(spec, minutes)
-    run = train_checked(spec, minutes, config, weights, seed, on_evaluation=progress)
+    run = train_checked(
+        spec, minutes, config, weights, seed, on_evaluation=progress, loss_priority=loss_priority
+    )
     print(file=sys.stderr)
     result = {
         "persona": spec,

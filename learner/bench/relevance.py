@@ -67,7 +67,7 @@ from learner.bench.cli import (
     ROOT,
     add_relevance_parser,
 )
-from learner.bench.learning import _progress, sampler_weights
+from learner.bench.learning import _progress, sampler_setup
 from learner.competence import (
     HELD_CHECKS,
     MIN_ARRIVALS,
@@ -76,7 +76,7 @@ from learner.competence import (
     train_checked,
 )
 from learner.config import TrainerConfig
-from learner.sampler import LossPriority, RelevanceWeights
+from learner.sampler import LossPriority
 
 DEFAULT_DOCS = RELEVANCE_DOCS
 START_MARKER = "<!-- generated: start -->"
@@ -111,7 +111,6 @@ def _heading(text: str, result: dict) -> str:
 SAMPLERS = ("relevance", "uniform")
 """The samplers run when --sampler is not given."""
 BASELINE = "uniform"  # what every other sampler is compared with; always run
-SAMPLER_CHOICES = ("relevance", "uniform", "adaptive", "adaptive-uniform")
 SAMPLER_TEXT = {
     "relevance": "`RelevanceWeights()`",
     "uniform": "`RelevanceWeights.uniform()`",
@@ -142,15 +141,6 @@ TRAINER_FIELDS = ("steps_per_second", "batch_size", "heldout_every", "min_heldou
 
 
 # -- measuring ---------------------------------------------------------------------------
-
-
-def sampler_setup(sampler: str) -> tuple[RelevanceWeights, LossPriority | None]:
-    """The weights (the prior) and loss-aware priorities (None: fixed) a named sampler uses."""
-    if sampler == "adaptive":
-        return RelevanceWeights(), LossPriority()
-    if sampler == "adaptive-uniform":
-        return RelevanceWeights.uniform(), LossPriority()
-    return sampler_weights(sampler), None
 
 
 def _config(model: str, seed: int, steps_per_second: float | None) -> TrainerConfig:

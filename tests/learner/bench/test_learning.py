@@ -148,3 +148,20 @@ def test_a_bad_model_config_is_one_line():
         )
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_every_sampler_a_bench_offers_is_what_its_help_says():
+    """adaptive is what live play does (loss-aware priorities on the relevance weights)."""
+    import pytest
+
+    from learner.bench.cli import SAMPLERS
+    from learner.bench.learning import sampler_setup
+    from learner.sampler import RelevanceWeights
+
+    setups = {name: sampler_setup(name) for name in SAMPLERS}
+    assert setups["relevance"] == (RelevanceWeights(), None)
+    assert setups["uniform"] == (RelevanceWeights.uniform(), None)
+    assert setups["adaptive"][0] == RelevanceWeights() and setups["adaptive"][1] is not None
+    assert setups["adaptive-uniform"][0] == RelevanceWeights.uniform()
+    with pytest.raises(ValueError, match="sampler must be one of relevance, uniform"):
+        sampler_setup("fancy")

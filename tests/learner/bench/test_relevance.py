@@ -330,7 +330,7 @@ def tiny_result() -> dict:
         "level": 0.9,
         "metric": "approach_agreement",
         "target_ratio": 0.5,
-        "weights": {s: relevance.sampler_weights(s).to_dict() for s in relevance.SAMPLERS},
+        "weights": {s: relevance.sampler_setup(s)[0].to_dict() for s in relevance.SAMPLERS},
         "summary": relevance.summarise(runs, personas, seeds, 1.0),
         "runs": runs,
         "wall_seconds": 12.5,
