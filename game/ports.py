@@ -55,6 +55,7 @@ class LearningStats(TypedDict, total=False):
     samples_per_second: float | None
     effective_sample_size: float | None
     phase_split: dict[str, float]
+    queued_seconds: float | None  # play sent to the learner that it has not taken in yet
     weights: dict[str, float]
     adapt: bool  # the sampler adapts to the player within the weights (loss-aware priorities)
     adapt_focus: dict[str, float | None]  # per phase, draws over the weights' share (1: as set)

@@ -182,6 +182,8 @@ class LiveLearner:
         self._timings: dict[int, SwapTiming] = {}
         self._swaps: deque[tuple[int, float]] = deque(maxlen=1000)  # (version, first tick)
         self._buffer: list = []
+        self._sent_ticks = 0  # ticks put in the current trainer's queue
+        self._spawned_wall = 0.0  # time.time() when it started
         self._generation = 0
         self._settings_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -243,6 +245,8 @@ class LiveLearner:
             args=(self._frames_q, self._control_q, self._out_q, setup),
             daemon=True,
         )
+        self._sent_ticks = 0  # to this process; its reports say how many it took
+        self._spawned_wall = time.time()
         self._process.start()
         self._spawned_at = time.monotonic()
         self.state = "live"
@@ -282,6 +286,7 @@ class LiveLearner:
             self._recent.append(batch)  # what a restarted trainer is primed with
             if self.state == "live":
                 self._frames_q.put(batch)  # a feeder thread pickles and sends it
+                self._sent_ticks += len(batch)
 
     def _note_style(self, before, left_cmd, right_cmd, after, events) -> None:
         """You and your mirror, this match: the figures of the card shown when it ends."""
@@ -410,6 +415,7 @@ class LiveLearner:
             "samples_per_second": latest.samples_per_second if latest else None,
             "effective_sample_size": latest.effective_sample_size if latest else None,
             "phase_split": latest.phase_split if latest else {},
+            "queued_seconds": self._queued_seconds(latest),
             "weights": self.weights.to_dict(),
             "adapt": self.adapt,
             "adapt_focus": latest.adapt_focus if latest else {},
@@ -420,6 +426,14 @@ class LiveLearner:
             "trainer_alive": bool(self._process and self._process.is_alive()),
             "match_card": self.match_card,
         }
+
+    def _queued_seconds(self, latest: TrainerStats | None) -> float | None:
+        """Seconds of play sent to the trainer and not yet taken (it falls behind on a busy
+        machine: those frames are learned late, not lost); None before its first report."""
+        if latest is None or self.state != "live" or latest.made_at < self._spawned_wall:
+            return None  # no report yet from this trainer
+        backlog = max(0, self._sent_ticks - latest.live_ticks)
+        return round(backlog / self.params.tick_rate, 1)
 
     def _figures_to_save(self) -> dict | None:
         latest = self.latest

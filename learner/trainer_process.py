@@ -150,6 +150,9 @@ class TrainerStats:
     effective_sample_size: float
     phase_split: dict[str, float]
     weights: dict[str, float]
+    live_ticks: int = 0
+    """Ticks this process has taken from the game's queue (not the primer, not recordings):
+    the game compares it with what it sent to tell how much play waits in the queue."""
     adapt_focus: dict[str, float | None] = field(default_factory=dict)
     """With the sampler adapting: per phase, how much more (above 1) or less its frames are
     drawn than the weights alone would draw them; empty when it does not adapt."""
@@ -240,6 +243,7 @@ class TrainerLoop:
         self.recordings = [Path(path) for path in setup.recordings]
         self.recordings_read = 0
         self.recorded_frames = 0
+        self.live_ticks = 0
         primed = sum(self._add(batch) for batch in setup.primer)
         if primed:
             self.log(f"restarted with the {primed} most recent ticks of play")
@@ -266,6 +270,7 @@ class TrainerLoop:
             for _ in range(FRAME_BATCHES_PER_DRAIN):
                 idle = new_ticks == 0 and self.pacer.due() == 0
                 batch = self.frames_q.get(timeout=0.02 if idle else 0)
+                self.live_ticks += len(batch)
                 if self.learning:
                     new_ticks += self._add(batch)
         return new_ticks
@@ -392,6 +397,7 @@ class TrainerLoop:
             effective_sample_size=sampler["effective_sample_size"],
             phase_split=sampler["phase_split"],
             weights=trainer.sampler.weights.to_dict(),
+            live_ticks=self.live_ticks,
             adapt_focus=trainer.sampler.adaptation_focus(),
         )
 

@@ -229,6 +229,13 @@ export function formatPlayTime(frames) {
   return rest ? `${hours} h ${rest} min` : `${hours} h`;
 }
 
+/** Play waiting for the learner is mentioned from this much on (a report is 0.5 s old). */
+const QUEUED_SHOWN_FROM_S = 10;
+
+function formatQueued(seconds) {
+  return seconds < 90 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`;
+}
+
 /** How much of the player's play the mirror learned from, and from when: ``frames`` counts
  * this session's play and the earlier recordings the trainer read when play started. */
 function learnedFrom(r) {
@@ -243,7 +250,11 @@ function learnedFrom(r) {
     ? `; ${formatCount(recorded)} of them from your recordings of ${sessions} earlier ` +
       `session${sessions === 1 ? "" : "s"}, read when this one started`
     : "");
-  return { text: `Learned from ${formatPlayTime(frames)} of your play ${when}`, title };
+  // A trainer on a busy machine falls behind: the play it has not taken in yet is not lost.
+  const queued = r.figures_from === "saved" ? 0 : r.queued_seconds || 0;
+  const behind = queued >= QUEUED_SHOWN_FROM_S
+    ? ` — ${formatQueued(queued)} more waiting (the computer is busy)` : "";
+  return { text: `Learned from ${formatPlayTime(frames)} of your play ${when}${behind}`, title };
 }
 
 function onLearningReport(report) {

@@ -135,6 +135,29 @@ def test_figures_carry_their_age_and_a_silent_trainer_reads_quiet(tmp_path):
         learner.stop()
 
 
+def test_play_waiting_for_a_busy_trainer_is_counted_and_then_learned(tmp_path):
+    """On a busy machine the trainer falls behind; the panel says how much play waits for it
+    (learned late, not lost) instead of a "learned from" figure that silently lags."""
+    opponent, gate, learner = _learner(tmp_path)
+    session = Session(opponent, seed=4, left_driver=load_persona("chaser"))
+    session.frame_sinks.append(learner)
+    learner.start()
+    try:
+        assert wait_until(lambda: learner.latest is not None, 60)
+        _play(session, 1)
+        assert wait_until(lambda: learner.hud_stats()["queued_seconds"] < 0.5, 10)
+        os.kill(learner.trainer_pid, signal.SIGSTOP)  # busy: it takes nothing in
+        try:
+            _play(session, 20)
+            assert 19 <= learner.hud_stats()["queued_seconds"] <= 21
+        finally:
+            os.kill(learner.trainer_pid, signal.SIGCONT)
+        assert wait_until(lambda: learner.hud_stats()["queued_seconds"] < 1, 30)
+        assert learner.latest.frames_seen >= 21 * 60
+    finally:
+        learner.stop()
+
+
 def test_a_swap_that_lands_before_the_gate_returns_breaks_nothing(tmp_path):
     """The receiver once died with KeyError when the game's tick swapped a model in before
     the gate call had returned (the swap's timing was popped before it was stored)."""
