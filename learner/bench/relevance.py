@@ -1269,11 +1269,12 @@ MERGED_SETTINGS = (
     "level",
     "metric",
     "target_ratio",
-    "samplers",
-    "weights",
-    "loss_priority",
     "trainer",
 )
+"""Settings every part of a merged result must share (their samplers may differ)."""
+RUN_TIMINGS = ("wall_seconds", "competence_wall_seconds")
+"""What may differ between two runs of the same persona, sampler and seed (they are seeded:
+everything else is the same, so a baseline run twice counts once)."""
 
 
 def _competence_settings(result: dict) -> dict | None:
@@ -1281,11 +1282,20 @@ def _competence_settings(result: dict) -> dict | None:
     return None if settings is None else {k: v for k, v in settings.items() if k != "pooled"}
 
 
+def _same_run(a: dict, b: dict) -> bool:
+    return {k: v for k, v in a.items() if k not in RUN_TIMINGS} == {
+        k: v for k, v in b.items() if k not in RUN_TIMINGS
+    }
+
+
 def merge_results(results: list[dict]) -> dict:
-    """Finished runs with the same settings as one result: their personas and seeds joined,
-    every persona x seed x sampler run exactly once; ValueError saying what does not fit."""
+    """Finished runs with the same settings as one result: their personas, seeds and samplers
+    joined, every persona x seed x sampler run once (a run given twice, such as the uniform
+    baseline of two parts that compared other samplers, must be the same run); ValueError
+    saying what does not fit."""
     first = results[0]
-    for other in results[1:]:
+    weights: dict = {}
+    for other in results:
         for key in MERGED_SETTINGS:
             if other.get(key) != first.get(key):
                 raise ValueError(
@@ -1296,11 +1306,21 @@ def merge_results(results: list[dict]) -> dict:
         commits = [(result.get("code") or {}).get("commit") for result in (first, other)]
         if commits[0] != commits[1]:
             raise ValueError(f"cannot merge: runs of other code (commits {commits})")
-    runs = [run for result in results for run in result["runs"]]
-    keys = [(run["persona"], run["sampler"], run["seed"]) for run in runs]
-    repeated = sorted({key for key in keys if keys.count(key) > 1})
-    if repeated:
-        raise ValueError(f"cannot merge: runs given twice: {repeated[:3]}")
+        for sampler, setting in (other.get("weights") or {}).items():
+            if weights.setdefault(sampler, setting) != setting:
+                raise ValueError(f"cannot merge: the {sampler} sampler's weights differ")
+    priorities = [r["loss_priority"] for r in results if r.get("loss_priority") is not None]
+    if any(priority != priorities[0] for priority in priorities):
+        raise ValueError("cannot merge: the loss-aware priorities' settings differ")
+    chosen = [s for result in results for s in samplers_of(result) if s != BASELINE]
+    samplers = [*dict.fromkeys(chosen), BASELINE]
+    unique: dict[tuple, dict] = {}
+    for run in (run for result in results for run in result["runs"]):
+        key = (run["persona"], run["sampler"], run["seed"])
+        if key in unique and not _same_run(unique[key], run):
+            raise ValueError(f"cannot merge: runs given twice, with other figures: {key}")
+        unique.setdefault(key, run)
+    runs = list(unique.values())
     personas = list(dict.fromkeys(p for result in results for p in result["personas"]))
     seeds = sorted({seed for result in results for seed in result["seeds"]})
     merged = {
@@ -1308,6 +1328,9 @@ def merge_results(results: list[dict]) -> dict:
         "personas": personas,
         "seeds": seeds,
         "runs": runs,
+        "samplers": samplers,
+        "weights": weights,
+        "loss_priority": priorities[0] if priorities else None,
         "wall_seconds": round(sum(result["wall_seconds"] for result in results), 1),
         "argv": None,
         "merged_from": [result.get("argv") for result in results],

@@ -472,3 +472,30 @@ def test_runs_split_over_several_commands_merge_into_one_result(tmp_path, capsys
     parts[1].write_text(json.dumps({**other, "runs": other["runs"][1:]}))
     assert relevance.run(parser.parse_args(args)) == 2
     assert "missing [('lazy', 'relevance', 0)]" in capsys.readouterr().err
+
+
+def test_parts_that_compared_other_samplers_merge_over_one_baseline():
+    """A second command that ran another sampler (and uniform again: seeded, so the same runs)
+    joins the first: one result with every sampler against the one baseline."""
+    whole = tiny_result()
+    adaptive = json.loads(json.dumps(whole))
+    adaptive["samplers"] = ["adaptive", "uniform"]
+    adaptive["weights"] = {
+        "adaptive": whole["weights"]["relevance"],
+        "uniform": whole["weights"]["uniform"],
+    }
+    for run in adaptive["runs"]:
+        if run["sampler"] == "relevance":
+            run["sampler"] = "adaptive"
+        else:
+            run["wall_seconds"] = 9.0  # timings differ between two runs of the same seed
+    merged = relevance.merge_results([whole, adaptive])
+    assert merged["samplers"] == ["relevance", "adaptive", "uniform"]
+    assert len(merged["runs"]) == 12 and set(merged["summary"]["chaser"]["vs_uniform"]) == {
+        "relevance",
+        "adaptive",
+    }
+    changed = json.loads(json.dumps(adaptive))
+    changed["runs"][-1]["final_agreement"] = 0.5  # a uniform run that is not the same run
+    with pytest.raises(ValueError, match="runs given twice, with other figures"):
+        relevance.merge_results([whole, changed])
