@@ -982,12 +982,16 @@ def _command_text(result: dict) -> str:
     if samplers_of(result) != SAMPLERS:
         for sampler in compared_of(samplers_of(result)):
             words += ["--sampler", sampler]
+    if pace_of(result) != TrainerConfig().steps_per_second:
+        words += ["--steps-per-second", f"{pace_of(result):g}"]
     competence = result.get("competence")
     if competence and competence["every_seconds"] != DEFAULT_COMPETENCE_EVERY:
         words += ["--competence-every", str(competence["every_seconds"])]
     if result["seeds"] and result["seeds"][0] != 0:
         words += ["--first-seed", str(result["seeds"][0])]
-    return shlex.join(words) + "  # equivalent; not recorded verbatim"
+    parts = len(result.get("merged_from") or [])
+    how = f"run as {parts} commands and merged with --from-json" if parts else "not recorded"
+    return shlex.join(words) + f"  # equivalent; {how}"
 
 
 def _recorded_path(result: dict, option: str) -> Path | None:
