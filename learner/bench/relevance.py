@@ -733,7 +733,8 @@ def comparison_rows(result: dict) -> list[list[str]]:
     return rows
 
 
-ADAPTIVE = "adaptive"
+ADAPTIVE = ("adaptive", "adaptive-uniform")
+"""The samplers that adapt to the player, each judged against the targets below."""
 ADAPTIVE_SPEEDUP = 1.5
 """Target: the adaptive sampler reaches competence 0.9 this many times sooner than uniform
 (geometric-mean time ratio per persona, median over personas), at the default pace."""
@@ -745,23 +746,32 @@ mean competence beats uniform's on every persona."""
 
 
 def adaptive_targets(result: dict) -> list[list[str]] | None:
-    """Header and one row per target of the adaptive sampler, with what was measured and
-    whether it was met; None unless the run has the adaptive sampler and competence figures.
+    """Header and one row per target of each adaptive sampler the run has (``ADAPTIVE``),
+    with what was measured and whether it was met; None without one or without competence.
 
     Time ratios are the per-persona geometric means over paired seeds (censored times count as
     the budget, which pulls a ratio toward 1, so a censored run cannot fake a speed-up)."""
     samplers = samplers_of(result)
-    if ADAPTIVE not in samplers or not (result.get("competence") or {}).get("pooled"):
+    adaptive = [sampler for sampler in ADAPTIVE if sampler in samplers]
+    if not adaptive or not (result.get("competence") or {}).get("pooled"):
         return None
+    rows = [["sampler", "target", "measured", "met"]]
+    for sampler in adaptive:
+        rows += [[sampler, *row] for row in _targets_of(result, sampler)]
+    return rows
+
+
+def _targets_of(result: dict, adaptive: str) -> list[list[str]]:
+    samplers = samplers_of(result)
     level = f"{COMPETENCE_LEVELS[0]:g}"
     budget, key = result["minutes"], competence_key(COMPETENCE_LEVELS[0])
     pace = (result.get("trainer") or {}).get("steps_per_second", TrainerConfig().steps_per_second)
-    rows = [["target", "measured", "met"]]
+    rows = []
     if pace > SCARCE_PACE:
         speedups = {}
         slower = {}
         for persona, entry in result["summary"].items():
-            comparison = entry["competence"]["vs_uniform"][ADAPTIVE]
+            comparison = entry["competence"]["vs_uniform"][adaptive]
             speedups[persona] = 1 / comparison[level]["geometric_mean_ratio"]
             ratios = [comparison[level]["geometric_mean_ratio"]]
             if "relevance" in samplers:
@@ -772,7 +782,7 @@ def adaptive_targets(result: dict) -> list[list[str]] | None:
                 }
                 ratios.append(
                     paired_times(
-                        [runs[(ADAPTIVE, seed)] for seed in result["seeds"]],
+                        [runs[(adaptive, seed)] for seed in result["seeds"]],
                         [runs[("relevance", seed)] for seed in result["seeds"]],
                         budget,
                     )["geometric_mean_ratio"]
@@ -802,7 +812,7 @@ def adaptive_targets(result: dict) -> list[list[str]] | None:
         )
     else:
         differences = {
-            persona: entry["competence"]["vs_uniform"][ADAPTIVE]["mean_competence"][
+            persona: entry["competence"]["vs_uniform"][adaptive]["mean_competence"][
                 "mean_difference"
             ]
             for persona, entry in result["summary"].items()
@@ -858,7 +868,7 @@ def print_competence(result: dict) -> None:
     targets = adaptive_targets(result)
     if targets:
         print()
-        print("the adaptive sampler's targets (time ratios: geometric means over paired seeds)")
+        print("the adaptive samplers' targets (time ratios: geometric means over paired seeds)")
         _print_rows(targets)
 
 
@@ -1182,7 +1192,7 @@ def render_section(result: dict, doc: Path, json_path: Path | None, plot_path: P
         targets = adaptive_targets(result)
         if targets:
             lines += [
-                _heading("### The adaptive sampler's targets", result),
+                _heading("### The adaptive samplers' targets", result),
                 "",
                 "Time ratios are each persona's geometric mean over its paired seeds "
                 "(censored times count as the budget, so a run that never got there cannot "

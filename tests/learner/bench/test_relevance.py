@@ -217,17 +217,18 @@ def test_the_adaptive_samplers_targets_are_judged_and_printed(capsys):
     }  # fmt: skip
     flat = dict.fromkeys(reached, 0.5)
     rows = relevance.adaptive_targets(_competence_result(reached, flat, 10))
-    speedup, slower = rows[1], rows[2]
+    speedup, slower = rows[1][1:], rows[2][1:]
+    assert rows[1][0] == rows[2][0] == "adaptive" and len(rows) == 3
     assert speedup[1].startswith("2.00×") and speedup[2] == "yes"
     assert "worst lazy: 1.33×" in slower[1] and slower[2] == "no"  # relevance was sooner
 
     scarce = {**flat, ("chaser", "adaptive"): 0.6, ("lazy", "adaptive"): 0.4}
     reached = dict.fromkeys(reached, 2.0)  # all at once: only the level before differs
-    (header, row) = relevance.adaptive_targets(_competence_result(reached, scarce, 2))
+    (header, (sampler, *row)) = relevance.adaptive_targets(_competence_result(reached, scarce, 2))
     assert "compute scarce (2 steps/s)" in row[0] and "not above: lazy" in row[1]
     assert row[2] == "no"
     relevance.print_competence(_competence_result(reached, scarce, 2))
-    assert "the adaptive sampler's targets" in capsys.readouterr().out
+    assert "the adaptive samplers' targets" in capsys.readouterr().out
 
 
 def test_the_adaptive_sampler_runs_beside_uniform_and_is_compared_with_it(capsys):
