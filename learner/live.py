@@ -24,7 +24,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from game.engine import DEFAULT_PARAMS, LEFT, RIGHT, Params
@@ -66,6 +66,12 @@ MAX_EARLY_DEATHS = 5  # early deaths in a row after which learning is reported s
 TIMINGS_KEPT = 2000
 MEMORY_MINUTES = 20  # of the player's earlier play the trainer learns from when play starts
 SESSION_GAP = 10 * 60  # seconds between recordings that start a new play session
+
+LIVE_WEIGHTS = RelevanceWeights.uniform()
+"""Where the sliders start: every moment alike. With the adaptation on (the default) the
+mirror then studies more of what it still gets wrong. Measured against the fixed relevance
+weights and plain uniform: more like the player at 3 minutes, and no slower to play well
+(docs/relevance.md)."""
 
 CONTROL_SCHEMAS: list[dict] = [
     {
@@ -156,10 +162,11 @@ class LiveLearner:
         if settings.get("architecture") in ARCHITECTURES and config is None:
             self.config.architecture = settings["architecture"]
         try:
-            self.weights = RelevanceWeights.from_dict(settings.get("weights", {}))
+            saved = settings.get("weights", {})
+            self.weights = RelevanceWeights.from_dict({**LIVE_WEIGHTS.to_dict(), **saved})
         except (ValueError, TypeError) as exc:
             log.warning("ignoring saved sampler weights (%s); using defaults", exc)
-            self.weights = RelevanceWeights()
+            self.weights = replace(LIVE_WEIGHTS)
         self._saved_figures = _saved_figures(settings.get("last_figures"))
         self._created_at = time.time()  # recordings started since are this session's own
         self._styles = _match_styles(params)

@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLERS = ("relevance", "uniform", "adaptive", "adaptive-uniform")
 """How a bench's trainer draws frames: the relevance weights, uniform, or loss-aware
 priorities (``learner.sampler.LossPriority``) with either as the prior."""
+LIVE_SAMPLER = "adaptive-uniform"
+"""What live play does by default (``learner.live.LIVE_WEIGHTS`` with the adaptation on): the
+learning benches measure it unless told otherwise."""
 PERSONAS = ("chaser", "predictor", "lazy", "nervous", "angler", "keyboard", "pointer", "misjudge")
 
 # bench relevance
@@ -207,10 +210,10 @@ def add_learning_parsers(sub) -> None:
     fidelity.add_argument(
         "--sampler",
         choices=SAMPLERS,
-        default="relevance",
-        help="how training frames are drawn: the relevance weights, uniform, or adaptive "
-        "(loss-aware priorities on the relevance weights, as live play does; "
-        "adaptive-uniform on uniform) (default: %(default)s)",
+        default=LIVE_SAMPLER,
+        help="how training frames are drawn: the fixed relevance weights, uniform, or "
+        "loss-aware priorities on either (adaptive: on the relevance weights; "
+        "adaptive-uniform: on uniform, what live play does) (default: %(default)s)",
     )
     fidelity.add_argument("--minutes", type=float, default=3.0, help="simulated minutes of play")
     fidelity.add_argument("--seed", type=int, default=0, help="seed of the run (default: 0)")

@@ -15,7 +15,7 @@ import numpy as np
 from game.personas import BUILT_IN, PersonaError, load_persona
 from game.playback import ARGMAX, DEFAULT_PLAYBACK, SAMPLE, Playback
 from learner.bench import write_json
-from learner.bench.cli import SAMPLERS, STYLE_MINUTES, STYLE_SEEDS
+from learner.bench.cli import LIVE_SAMPLER, SAMPLERS, STYLE_MINUTES, STYLE_SEEDS
 from learner.config import TrainerConfig
 from learner.metrics import agreement_on, held_out_play, twin_agreement
 from learner.mirror import fixed_mirror
@@ -35,9 +35,9 @@ def sampler_setup(sampler: str) -> tuple[RelevanceWeights, LossPriority | None]:
         return RelevanceWeights(), None
     if sampler == "uniform":
         return RelevanceWeights.uniform(), None
-    if sampler == "adaptive":  # what live play does by default
+    if sampler == "adaptive":
         return RelevanceWeights(), LossPriority()
-    if sampler == "adaptive-uniform":
+    if sampler == "adaptive-uniform":  # what live play does by default
         return RelevanceWeights.uniform(), LossPriority()
     raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got sampler={sampler!r}")
 
@@ -279,7 +279,7 @@ def stylometry(
     (agreement), and every clone's style set against every persona's (style distance)."""
     models = []
     for index, spec in enumerate(specs):
-        run = train_clone(spec, model, "relevance", minutes, seed + index, f"clone of {spec}")
+        run = train_clone(spec, model, LIVE_SAMPLER, minutes, seed + index, f"clone of {spec}")
         print(file=sys.stderr)
         if run.model is None:
             raise RuntimeError(f"no clone of {spec} passed the checks in {minutes} minutes")

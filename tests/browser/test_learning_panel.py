@@ -86,7 +86,7 @@ def test_learning_panel_shows_progress_and_controls_the_learner(server_factory, 
     assert page.inner_text("#toggle-learning") == "Resume learning"
 
     # A slider sends just its field; the server's weights come back with the new value.
-    assert page.evaluate("window.mirrorPong.learning.weights.recede") == 0.1
+    assert page.evaluate("window.mirrorPong.learning.weights.recede") == 1  # all start even
     page.fill("#weight-recede", "0.5")
     page.wait_for_function("window.mirrorPong.learning.weights.recede === 0.5", timeout=5000)
     assert page.input_value("#weight-recede") == "0.5"

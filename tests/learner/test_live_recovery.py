@@ -18,6 +18,7 @@ from game.session import Session, SimClock
 from learner import live
 from learner.live import LiveLearner
 from learner.mirror import MirrorFiles, make_mirror
+from learner.sampler import RelevanceWeights
 from learner.trainer import TrainerConfig
 from tests.conftest import wait_until
 
@@ -207,6 +208,7 @@ def test_the_adapt_switch_is_kept_with_the_profile_and_shown(tmp_path):
     files = MirrorFiles(tmp_path)
     opponent, gate, learner = _learner(tmp_path)
     assert learner.adapt is True and learner.hud_stats()["adapt"] is True
+    assert learner.weights == RelevanceWeights.uniform()  # the sliders start even
     assert learner.hud_stats()["adapt_focus"] == {}  # no report from the trainer yet
     learner.handle_control({"type": "sampler_adapt", "on": False})
     learner.save_settings(wait=True)
