@@ -1135,7 +1135,7 @@ def render_section(result: dict, doc: Path, json_path: Path | None, plot_path: P
         f"{budget:g} min. Medians treat censored runs as the slowest, and a median that falls "
         f'on one is shown as "> {budget:g}". "sustained" is the minute from which approach '
         f"agreement stays ≥ {result['level']:g} at every later evaluation. Each ratio is "
-        "relevance ÷ uniform of the medians: below 1, relevance sampling was faster. A ratio "
+        "the sampler's median ÷ uniform's: below 1, that sampler was faster. A ratio "
         'shown as "< x" or "> x" is a bound, because one side is censored.',
         "",
         *_markdown_table(table_rows(result)),
