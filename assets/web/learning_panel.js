@@ -463,14 +463,24 @@ function renderControls(r) {
 /** The three phases as the sliders name them, for the adaptation's line. */
 const PHASE_WORDS = { approach: "ball coming at you", recede: "ball moving away", serve: "waiting for the serve" };
 
+/** A shown figure moves only when the new one is this far from it: the factors wobble by a
+ * few hundredths every report, and one-decimal rounding would make the line flicker. */
+const FOCUS_STEADY = 0.08;
+const focusShown = {};   // phase -> the value the line shows
+
 /** What the adaptation favours now: per phase, its share of what the mirror studies over the
  * share the sliders alone would give (``adapt_focus``: 1 = as set), with the figures' age. */
 function adaptFocusText(adapt, r) {
   if (!adapt) return "Off: it studies your play exactly as the settings below say.";
+  if (r.adapt === false) return "Adapting to your play…";   // switched on, not yet reported
   const focus = r.adapt_focus || {};
   const shown = PHASE_WEIGHTS.filter((name) => typeof focus[name] === "number" && isFinite(focus[name]));
   if (!shown.length) return "It starts adapting once it has practised on your play.";
-  const parts = shown.map((name) => `${PHASE_WORDS[name]} ×${focus[name].toFixed(1)}`);
+  for (const name of shown) {
+    const before = focusShown[name];
+    if (before === undefined || Math.abs(focus[name] - before) >= FOCUS_STEADY) focusShown[name] = focus[name];
+  }
+  const parts = shown.map((name) => `${PHASE_WORDS[name]} ×${focusShown[name].toFixed(1)}`);
   const age = typeof r.stats_age === "number" && r.stats_age >= 5 ? ` (${Math.round(r.stats_age)} s ago)` : "";
   return `Now, against your settings: ${parts.join(" · ")}${age}`;
 }
