@@ -765,7 +765,7 @@ def _targets_of(result: dict, adaptive: str) -> list[list[str]]:
     samplers = samplers_of(result)
     level = f"{COMPETENCE_LEVELS[0]:g}"
     budget, key = result["minutes"], competence_key(COMPETENCE_LEVELS[0])
-    pace = (result.get("trainer") or {}).get("steps_per_second", TrainerConfig().steps_per_second)
+    pace = pace_of(result)
     rows = []
     if pace > SCARCE_PACE:
         speedups = {}
