@@ -207,14 +207,7 @@ def add_learning_parsers(sub) -> None:
         help="overrides of the architecture's settings, as a JSON object, e.g. "
         "'{\"taps\": [0, 1, 2, 3]}' for the MLP of the first contract (default: none)",
     )
-    fidelity.add_argument(
-        "--sampler",
-        choices=SAMPLERS,
-        default=LIVE_SAMPLER,
-        help="how training frames are drawn: the fixed relevance weights, uniform, or "
-        "loss-aware priorities on either (adaptive: on the relevance weights; "
-        "adaptive-uniform: on uniform, what live play does) (default: %(default)s)",
-    )
+    _sampler(fidelity)
     fidelity.add_argument("--minutes", type=float, default=3.0, help="simulated minutes of play")
     fidelity.add_argument("--seed", type=int, default=0, help="seed of the run (default: 0)")
     _style(fidelity)
@@ -246,10 +239,22 @@ def add_learning_parsers(sub) -> None:
     stylometry.add_argument(
         "--seed", type=int, default=0, help="seed of the first clone (default: 0)"
     )
+    _sampler(stylometry)
     _style(stylometry)
     add_playback_options(stylometry)
     _json(stylometry, "the results")
     stylometry.set_defaults(func=_runner("learning"))
+
+
+def _sampler(parser) -> None:
+    parser.add_argument(
+        "--sampler",
+        choices=SAMPLERS,
+        default=LIVE_SAMPLER,
+        help="how training frames are drawn: the fixed relevance weights, uniform, or "
+        "loss-aware priorities on either (adaptive: on the relevance weights; "
+        "adaptive-uniform: on uniform, what live play does) (default: %(default)s)",
+    )
 
 
 def add_relevance_parser(sub) -> argparse.ArgumentParser:

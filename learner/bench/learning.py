@@ -274,12 +274,14 @@ def stylometry(
     seed: int,
     model: str = "mlp",
     style: StyleRun = StyleRun(),
+    sampler: str = LIVE_SAMPLER,
 ) -> dict:
-    """One clone per persona; every clone scored on every persona's held-out play
-    (agreement), and every clone's style set against every persona's (style distance)."""
+    """One clone per persona, trained with ``sampler``; every clone scored on every persona's
+    held-out play (agreement), and every clone's style set against every persona's (style
+    distance)."""
     models = []
     for index, spec in enumerate(specs):
-        run = train_clone(spec, model, LIVE_SAMPLER, minutes, seed + index, f"clone of {spec}")
+        run = train_clone(spec, model, sampler, minutes, seed + index, f"clone of {spec}")
         print(file=sys.stderr)
         if run.model is None:
             raise RuntimeError(f"no clone of {spec} passed the checks in {minutes} minutes")
@@ -316,6 +318,7 @@ def stylometry(
         "minutes": minutes,
         "seed": seed,
         "model": model,
+        "sampler": sampler,
         "matrix": matrix,
         "accuracy": sum(own_best) / len(specs),
         "style_minutes": style.minutes,
@@ -403,7 +406,7 @@ def run(args) -> int:
             print_fidelity(result)
         else:
             specs = args.persona or DEFAULT_PERSONAS
-            result = stylometry(specs, args.minutes, args.seed, args.model, style)
+            result = stylometry(specs, args.minutes, args.seed, args.model, style, args.sampler)
             print_stylometry(result)
     except (PersonaError, RuntimeError, TypeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

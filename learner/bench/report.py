@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from learner.bench.cli import LIVE_SAMPLER
 from learner.bench.loop import machine_description
 from learner.style import FIGURES
 
@@ -100,27 +101,41 @@ def _live_section(runs: list[dict]) -> list[str]:
     return [*lines, ""]
 
 
+def _minutes_of(runs: list[dict]) -> str:
+    return ", ".join(sorted({f"{run.get('minutes', 3):g}" for run in runs}))
+
+
+def _sampler_option(samplers: set[str]) -> str:
+    """`` --sampler X`` when the runs drew frames otherwise than the benches do by default
+    (several samplers: each run's is in its table row)."""
+    if samplers == {LIVE_SAMPLER}:
+        return ""
+    return f" --sampler {samplers.pop()}" if len(samplers) == 1 else " --sampler SAMPLER"
+
+
 def _fidelity_section(runs: list[dict]) -> list[str]:
     if not runs:
         return []
-    minutes = ", ".join(sorted({f"{run.get('minutes', 3):g}" for run in runs}))
+    sampler = _sampler_option({run.get("sampler", "relevance") for run in runs})
     lines = [
         "## Fidelity: how well and how fast the mirror copies each persona",
         "",
-        f"`python main.py bench fidelity --persona NAME --minutes {minutes} --seed S "
-        "[--model transformer] --json out/fidelity-NAME.json`: the persona plays against its "
+        f"`python main.py bench fidelity --persona NAME --minutes {_minutes_of(runs)} --seed S"
+        f"{sampler} [--model transformer] --json out/fidelity-NAME.json`: the persona plays "
+        "against its "
         "own evolving mirror on a simulated clock; then the clone is scored on the persona's "
         "held-out play (given exactly the history the persona saw), and both play "
         "`--style-minutes` (20) against the scripted opponent for the style figures.",
         "",
-        "| persona | model | seed | agreement | approach agreement | min to 0.8 / 0.9 / 0.95 | "
-        "speed × real time | wall s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| persona | model | sampler | seed | agreement | approach agreement | "
+        "min to 0.8 / 0.9 / 0.95 | speed × real time | wall s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         reached = " / ".join(_fmt(run["minutes_to"][k], 2) for k in ("0.8", "0.9", "0.95"))
         lines.append(
-            f"| {run['persona']} | {run['model']} | {run.get('seed', 0)} | "
+            f"| {run['persona']} | {run['model']} | {run.get('sampler', 'relevance')} | "
+            f"{run.get('seed', 0)} | "
             f"{_fmt(run['agreement'])} | "
             f"{_fmt(run['approach_agreement'])} | {reached} | {run['speed_vs_real_time']} | "
             f"{run['wall_seconds']} |"
@@ -180,7 +195,9 @@ def _stylometry_section(result: dict | None) -> list[str]:
     lines = [
         "## Stylometry: can each clone be told apart",
         "",
-        f"`python main.py bench stylometry --minutes {result['minutes']:g} --json "
+        f"`python main.py bench stylometry --minutes {result['minutes']:g}"
+        # Runs from before the JSON named it trained with the fixed relevance weights.
+        f"{_sampler_option({result.get('sampler', 'relevance')})} --json "
         "out/stylometry.json`: one clone per built-in persona; each clone is scored on every "
         "persona's held-out play. Rows: clones; columns: personas.",
         "",
@@ -223,11 +240,11 @@ def _playback_section(runs: list[dict]) -> list[str]:
     if not runs:
         return []
     names = [entry["playback"] for entry in runs[0]["style"]["playbacks"]]
-    minutes = ", ".join(sorted({f"{run['minutes']:g}" for run in runs}))
     lines = [
         "## Style by how the clone plays: argmax or sampling",
         "",
-        f"`python main.py bench fidelity --persona NAME --minutes {minutes} --seed S "
+        f"`python main.py bench fidelity --persona NAME --minutes {_minutes_of(runs)} --seed S"
+        f"{_sampler_option({run.get('sampler', 'relevance') for run in runs})} "
         "--compare-temperatures T... --json out/playback/fidelity-NAME-sS.json`: the same "
         "trained clone plays by its most likely command (argmax) and by sampling its "
         "predicted distribution at each temperature; each playback's style distance from the "

@@ -89,6 +89,7 @@ def test_report_renders_every_section(tmp_path):
             {
                 "personas": ["a", "b"],
                 "minutes": 3,
+                "sampler": "adaptive-uniform",
                 "matrix": [[0.9, 0.5], [0.4, 0.8]],
                 "accuracy": 1.0,
                 "style_minutes": 20,
@@ -104,7 +105,11 @@ def test_report_renders_every_section(tmp_path):
     for expected in (
         "| 3600 | 0.0030 | 0.2000 | 0.9000 | 3590 |",
         "| mlp | 1 | 0.900 | 0.950",
-        "| chaser | mlp | 0 | 0.970 | 0.990 | 0.50 / 1.00 / — |",
+        # A run from before fidelity JSON named its sampler used the fixed relevance weights:
+        # the command given reproduces it, now that the default is the live sampler.
+        "| chaser | mlp | relevance | 0 | 0.970 | 0.990 | 0.50 / 1.00 / — |",
+        "--minutes 10 --seed S --sampler relevance [--model transformer]",
+        "`python main.py bench stylometry --minutes 3 --json",
         "**0.900**",
         "Accuracy (clones closest to their own persona): 1.00",
         "| chaser | mlp | 0 | argmax | 0.40 [0.30, 0.50] | 0.02 [0.00, 0.06] | "
