@@ -76,8 +76,8 @@ MAX_MODEL_VERSION = (1 << 31) - 1  # recordings store the version as a signed 32
 ALLOWED_OPS = frozenset(
     {
         "Add", "Cast", "Concat", "Constant", "Div", "Erf", "Flatten", "Gather", "Gemm",
-        "Identity", "LayerNormalization", "MatMul", "Mul", "Not", "Range", "Reshape",
-        "Shape", "Slice", "Softmax", "Split", "Transpose", "Unsqueeze", "Where",
+        "Identity", "LayerNormalization", "MatMul", "Max", "Min", "Mul", "Not", "Range",
+        "Reshape", "Shape", "Slice", "Softmax", "Split", "Transpose", "Unsqueeze", "Where",
     }
 )  # fmt: skip
 # Inputs (by position) of allowed operators that set the size of their output: they must

@@ -127,6 +127,7 @@ class MirrorTrainer:
         )
         self._arch_steps = 0
         self._exporter = FastExporter(self.model)
+        self._widen_inputs(self.storage.obs[: len(self.storage)])  # frames kept from before
         self.best_exported = -math.inf
         self._exported_at = -math.inf  # seconds of play at the last export
 
@@ -190,10 +191,19 @@ class MirrorTrainer:
         time_to_reach = np.array([p[3] for p in self._pending], dtype=np.float32)
         added_at = np.full(len(self._pending), self.play_minutes())
         slots = self.storage.add(obs, targets, phase, time_to_reach, added_at)
+        self._widen_inputs(obs)
         self.sampler.on_added(slots)
         self._recent_slots.extend(int(s) for s in slots)
         self.frames_trained += len(self._pending)
         self._pending.clear()
+
+    def _widen_inputs(self, obs: np.ndarray) -> None:
+        """The model's input range takes in these frames (``models.inputs``): it is judged
+        and plays on the range of the play it learned from."""
+        inputs = getattr(self.model, "inputs", None)
+        if inputs is not None and len(obs):
+            flat = torch.from_numpy(obs.reshape(-1, obs.shape[-1]))
+            inputs.widen(flat.amin(dim=0), flat.amax(dim=0))
 
     def _mark_event(self) -> None:
         window = int(self.sampler.weights.event_window * self.params.tick_rate)
@@ -367,8 +377,10 @@ class MirrorTrainer:
                 f"it was saved by an older game (contract version {found}, this game needs "
                 f"{CONTRACT_VERSION}); the mirror is retrained from your recordings"
             )
-        self._build(state["architecture"], state["model_config"])
+        # Mirrors saved before input normalisation existed were trained without it.
+        self._build(state["architecture"], {"normalize": False, **state["model_config"]})
         self.model.load_state_dict(state["model"])
+        self._widen_inputs(self.storage.obs[: len(self.storage)])
         self.optimizer.load_state_dict(state["optimizer"])
         self.version = int(state["version"])
         self.steps = int(state["steps"])

@@ -16,6 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from models.contract import HISTORY, NUM_BINS, NUM_FEATURES
+from models.inputs import InputNorm
 
 
 @dataclass
@@ -26,6 +27,8 @@ class TransformerConfig:
     n_embd: int = 32  # token width
     num_features: int = NUM_FEATURES  # feature columns per tick
     num_bins: int = NUM_BINS  # command bins it scores
+    normalize: bool = True  # inputs clamped to the play trained on and scaled
+    # (``models.inputs``); mirrors saved before it existed have it off
 
 
 class CausalSelfAttention(nn.Module):
@@ -86,6 +89,7 @@ class TinyTransformer(nn.Module):
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
         self.config = config
+        self.inputs = InputNorm(config.num_features, config.normalize)
         self.token = nn.Linear(config.num_features, config.n_embd)
         self.position = nn.Embedding(config.block_size, config.n_embd)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
@@ -96,7 +100,7 @@ class TinyTransformer(nn.Module):
         """obs (B, T, F) -> logits (B, T, bins): a command prediction at every position."""
         B, T, _ = obs.shape
         positions = torch.arange(T, device=obs.device)
-        x = self.token(obs) + self.position(positions)  # (B, T, n_embd)
+        x = self.token(self.inputs(obs)) + self.position(positions)  # (B, T, n_embd)
         for block in self.blocks:
             x = block(x)
         return self.head(self.ln_f(x))

@@ -1,13 +1,18 @@
-"""The trainer's learning-rate schedules: constant after warm-up live, cosine offline."""
+"""The trainer's learning-rate schedules (constant after warm-up live, cosine offline) and
+the input range its mirrors play within."""
 
 from __future__ import annotations
 
+import io
 import math
 
+import numpy as np
 import pytest
+import torch
 
 from learner.config import TrainerConfig
 from learner.trainer import MirrorTrainer
+from models.contract import COLUMN
 from tests.learner.tools.test_offline import record
 
 
@@ -48,3 +53,55 @@ def test_offline_training_uses_the_cosine_schedule(monkeypatch, tmp_path):
     record(tmp_path, 1, 40)
     offline.train([tmp_path], tmp_path / "m.onnx", steps_per_second=2.0, progress=False)
     assert seen["total_steps"] == 80  # 40 s of play at 2 steps a second
+
+
+def _trained_on_a_slow_rally(config: TrainerConfig | None = None) -> MirrorTrainer:
+    """A trainer that has seen 60 ticks of one slow ball coming at the player."""
+    from game.engine import new_match
+
+    trainer = MirrorTrainer(config or TrainerConfig(batch_size=8, seed=0))
+    state = new_match(3)._replace(serve_ticks=0, ball_x=0.8, ball_vx=-0.6, ball_vy=0.1)
+    for tick in range(1, 61):
+        moved = state._replace(tick=tick, ball_x=0.8 - 0.01 * tick, ball_y=0.5 + 0.002 * tick)
+        trainer.add_tick(moved, 1.0 if tick % 3 else 0.0, [])
+        trainer.train_step()
+    return trainer
+
+
+def _logits(onnx_bytes: bytes, obs: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    (logits,) = session.run(None, {"obs": obs.astype(np.float32)})
+    return logits
+
+
+def test_a_ball_faster_than_any_learned_from_is_played_as_the_fastest_it_knows():
+    """Rallies speed up as the mirror improves, past any ball it has learned from: the
+    exported mirror reads such a ball as the fastest in its play instead of extrapolating."""
+    trainer = _trained_on_a_slow_rally()
+    evaluation = {"agreement": 0.5}
+    trainer.config.min_frames = 0
+    candidate = trainer.candidate(evaluation)
+    vx = COLUMN["ball_vx"]
+    seen = trainer.storage.obs[: len(trainer.storage)]
+    fastest = seen[np.argmin(seen[:, -1, vx])].copy()  # the ball came at -0.6 court/s
+    faster = fastest.copy()
+    faster[:, vx] = -2.2  # the game's top speed, never seen
+    logits = _logits(candidate.onnx_bytes, np.stack([fastest, faster]))
+    np.testing.assert_allclose(logits[0], logits[1], atol=1e-6)
+
+
+def test_a_mirror_saved_before_input_normalisation_resumes_as_it_was_trained():
+    old = _trained_on_a_slow_rally(
+        TrainerConfig(batch_size=8, seed=0, model_config={"normalize": False})
+    )
+    state = torch.load(io.BytesIO(old.checkpoint()), weights_only=False)
+    del state["model_config"]["normalize"]  # what such a checkpoint holds: no such key
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    resumed = MirrorTrainer(TrainerConfig(batch_size=8, seed=0))
+    resumed.load_checkpoint(buffer.getvalue())
+    assert resumed.model.config.normalize is False
+    obs = old.storage.obs[:16]
+    np.testing.assert_array_equal(resumed.predict(obs), old.predict(obs))
