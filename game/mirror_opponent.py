@@ -62,6 +62,11 @@ from models.contract import (
 log = logging.getLogger(__name__)
 
 _BINS = np.asarray(COMMAND_BINS, dtype=np.float32)
+# Bins on each side of a command that still agree with it (0.25 / 0.1 apart: 2).
+_AGREEING_BINS = int(AGREEMENT_TOLERANCE / (COMMAND_BINS[1] - COMMAND_BINS[0]) + 1e-9)
+# How much a bin's own probability counts beside its neighbourhood's in the judged command:
+# enough that a peak's own bin beats its neighbours (whose windows hold the same peak).
+_OWN_BIN_WEIGHT = 0.1
 
 
 # Bounds on a model from outside. The real mirrors are far inside them: the default MLP is
@@ -156,8 +161,23 @@ def make_session(onnx_bytes: bytes) -> ort.InferenceSession:
 
 
 def commands_from_logits(logits: np.ndarray) -> np.ndarray:
-    """The command each row's model plays: the highest-scoring bin."""
-    return _BINS[np.argmax(logits, axis=-1)]
+    """The command each row's model is judged on: its best guess of the player's command,
+    the bin that the player's command most likely lies within ``AGREEMENT_TOLERANCE`` of
+    (the most predicted probability within 2 bins either side), which is what agreement
+    counts; of bins that come close, the one most likely itself. For a steady player, whose
+    predicted commands sit in one bin, that is the highest-scoring bin; for one with noise
+    in every tick, whose commands spread over several bins, it is the middle of the spread,
+    where the highest single bin can be one edge of it."""
+    logits = np.asarray(logits, dtype=np.float64)
+    weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    weights /= weights.sum(axis=-1, keepdims=True)
+    total = np.cumsum(weights, axis=-1)
+    total = np.concatenate([np.zeros_like(total[..., :1]), total], axis=-1)
+    index = np.arange(NUM_BINS)
+    high = np.minimum(index + _AGREEING_BINS + 1, NUM_BINS)
+    low = np.maximum(index - _AGREEING_BINS, 0)
+    within = total[..., high] - total[..., low]
+    return _BINS[np.argmax(within + _OWN_BIN_WEIGHT * weights, axis=-1)]
 
 
 def agreeing(commands: np.ndarray, player_commands: np.ndarray) -> np.ndarray:

@@ -9,8 +9,10 @@ playback's seed and the match's, so a match replays exactly. What is measured be
 fidelity``/``stylometry``'s style distance, see ``DEFAULT_PLAYBACK``) is the default:
 sampling at 0.5.
 
-Agreement (``game.mirror_opponent.agreement``) always scores the argmax bin: playback
-changes how a mirror plays, not how it is judged.
+Agreement (``game.mirror_opponent.agreement``) always scores the model's best guess
+(``commands_from_logits``: the bin the player's command most likely lies within the
+agreement tolerance of; for a steady player, the argmax bin): playback changes how a mirror
+plays, not how it is judged.
 
 Pure Python on 21 floats a tick (a few microseconds), and light: the command line imports
 it for its defaults without loading numpy.

@@ -27,7 +27,7 @@ import torch
 from torch.nn import functional as F
 
 from game.engine import DEFAULT_PARAMS, LEFT, Params, State, view
-from game.mirror_opponent import agreeing, agreement
+from game.mirror_opponent import agreeing, agreement, commands_from_logits
 from learner.config import TrainerConfig
 from learner.exporter import FastExporter
 from learner.features import ObservationBuilder
@@ -39,15 +39,12 @@ from learner.sampler import (
     frame_phase_and_time,
 )
 from models.contract import (
-    COMMAND_BINS,
     CONTRACT_VERSION,
     HISTORY,
     NUM_FEATURES,
     bin_from_command,
 )
 from models.registry import build_model, model_config
-
-_BINS = torch.tensor(COMMAND_BINS)
 
 
 class CheckpointRefused(ValueError):
@@ -282,7 +279,7 @@ class MirrorTrainer:
         commands = []
         for start in range(0, len(obs), 2048):
             batch = torch.from_numpy(obs[start : start + 2048]).to(self.device)
-            commands.append(_BINS[model(batch).argmax(-1).cpu()].numpy())
+            commands.append(commands_from_logits(model(batch).cpu().numpy()))
         model.train(was_training)
         return np.concatenate(commands) if commands else np.zeros(0, dtype=np.float32)
 

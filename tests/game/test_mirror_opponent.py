@@ -11,7 +11,9 @@ from game.mirror_opponent import (
     CandidateRejected,
     MirrorOpponent,
     ModelGate,
+    agreement,
     check_candidate,
+    commands_from_logits,
 )
 from learner.exporter import export_onnx
 from learner.features import ObservationBuilder
@@ -150,3 +152,25 @@ def test_swap_happens_between_ticks_and_plays_the_model(tmp_path):
     assert opponent.model_version == 4 and -1.0 <= command <= 1.0
     assert (tmp_path / "mirror" / "model.onnx").read_bytes() == opponent.model.onnx_bytes
     assert not list((tmp_path / "mirror").glob("*.tmp"))
+
+
+def test_a_mirror_is_judged_on_the_command_the_player_most_likely_gives_within_tolerance():
+    """A player with noise in every tick spreads over neighbouring bins: the judged command
+    is the middle of that spread, not its single highest bin; a steady player's is its bin."""
+    from models.contract import bin_from_command
+
+    def scores(probabilities: dict[float, float]) -> np.ndarray:
+        p = np.full(NUM_BINS, 1e-6)
+        for command, share in probabilities.items():
+            p[bin_from_command(command)] = share
+        return np.log(p)
+
+    spread = {-0.2: 0.15, -0.1: 0.15, 0.0: 0.15, 0.1: 0.15, 0.2: 0.15, 1.0: 0.25}
+    steady = {0.5: 0.9, 0.4: 0.05, 0.6: 0.05}
+    judged = commands_from_logits(np.stack([scores(spread), scores(steady)]))
+    assert judged.tolist() == pytest.approx([0.0, 0.5])
+    noisy_player = np.random.default_rng(0).choice(
+        [-0.2, -0.1, 0.0, 0.1, 0.2, 1.0], size=2000, p=[0.15] * 5 + [0.25]
+    )
+    assert agreement(np.full(2000, judged[0]), noisy_player) > 0.7
+    assert agreement(np.full(2000, 1.0), noisy_player) < 0.3  # the highest single bin
