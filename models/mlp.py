@@ -16,7 +16,8 @@ Its input first goes through ``models.inputs.InputNorm``: clamped to the range o
 learned from (rallies grow faster than any it has seen as it improves) and scaled per
 feature. Over 8 personas x 4 seeds at 3 minutes (``bench fidelity --persona P --seed S
 --minutes 3``, beside ``--model-config '{"normalize": false}'``) that lifted predictor from
-0.926 to 0.966, keyboard from 0.895 to 0.934 and pointer from 0.616 to 0.728.
+0.926 to 0.966, keyboard from 0.895 to 0.934 and pointer from 0.616 to 0.728 (agreement then
+judged on the highest-scoring bin).
 """
 
 from __future__ import annotations
