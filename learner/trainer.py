@@ -95,6 +95,7 @@ class MirrorTrainer:
         self._heldout_cmd: deque[float] = deque(maxlen=self.config.heldout_capacity)
         self._heldout_approach: deque[bool] = deque(maxlen=self.config.heldout_capacity)
         self._rally = 0
+        self._rally_ticks = 0  # ticks since the rally (or its last block) began
         self.frames_seen = 0  # every player tick received
         self.frames_trained = 0  # ticks that went into training storage
         self.steps = 0
@@ -160,6 +161,10 @@ class MirrorTrainer:
         self._targets[-1] = bin_from_command(left_cmd)
         self.frames_seen += 1
         (phase,), (time_to_reach,) = frame_phase_and_time(obs[None])
+        self._rally_ticks += 1
+        if self._rally_ticks > self.config.rally_block_seconds * self.params.tick_rate:
+            self._rally += 1  # a long rally's next block
+            self._rally_ticks = 1
         heldout = self._rally % self.config.heldout_every == 1  # the 2nd rally already counts
         if heldout:
             self._heldout_obs.append(obs)
@@ -173,6 +178,7 @@ class MirrorTrainer:
                 self._mark_event()
             if kind in {"serve"}:
                 self._rally += 1
+                self._rally_ticks = 0
         if len(self._pending) >= 16:
             self._flush()
 

@@ -105,3 +105,21 @@ def test_a_mirror_saved_before_input_normalisation_resumes_as_it_was_trained():
     assert resumed.model.config.normalize is False
     obs = old.storage.obs[:16]
     np.testing.assert_array_equal(resumed.predict(obs), old.predict(obs))
+
+
+def test_a_rally_that_lasts_minutes_is_split_between_training_and_held_out_play():
+    """Two players as good as each other can rally for minutes: the mirror must keep
+    learning from such a rally, and keep judging itself on fresh frames from it."""
+    from game.engine import new_match
+
+    config = TrainerConfig(batch_size=8, seed=0)
+    trainer = MirrorTrainer(config)
+    state = new_match(3)._replace(serve_ticks=0, ball_vx=-0.9, ball_vy=0.3)
+    block = int(config.rally_block_seconds * 60)
+    trainer.add_tick(state._replace(tick=1), 0.0, [("serve", "left")])  # the held-out rally
+    for tick in range(2, 60 * 60):  # then a minute without a serve
+        trainer.add_tick(state._replace(tick=tick), 0.0, [])
+    trainer._flush()
+    heldout = len(trainer.heldout()[1])
+    assert 0 < heldout <= 2 * block  # not the whole minute
+    assert trainer.frames_trained >= 60 * 60 - 2 * block  # the rest of the minute trains
