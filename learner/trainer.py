@@ -203,10 +203,9 @@ class MirrorTrainer:
     def _widen_inputs(self, obs: np.ndarray) -> None:
         """The model's input range takes in these frames (``models.inputs``): it is judged
         and plays on the range of the play it learned from."""
-        inputs = getattr(self.model, "inputs", None)
-        if inputs is not None and len(obs):
+        if len(obs):
             flat = torch.from_numpy(obs.reshape(-1, obs.shape[-1]))
-            inputs.widen(flat.amin(dim=0), flat.amax(dim=0))
+            self.model.inputs.widen(flat.amin(dim=0), flat.amax(dim=0))
 
     def _mark_event(self) -> None:
         window = int(self.sampler.weights.event_window * self.params.tick_rate)

@@ -122,9 +122,8 @@ def _fidelity_section(runs: list[dict]) -> list[str]:
         "",
         f"`python main.py bench fidelity --persona NAME --minutes {_minutes_of(runs)} --seed S"
         f"{sampler} [--model transformer] --json out/fidelity-NAME.json`: the persona plays "
-        "against its "
-        "own evolving mirror on a simulated clock; then the clone is scored on the persona's "
-        "held-out play (given exactly the history the persona saw), and both play "
+        "against its own evolving mirror on a simulated clock; then the clone is scored on the "
+        "persona's held-out play (given exactly the history the persona saw), and both play "
         "`--style-minutes` (20) against the scripted opponent for the style figures.",
         "",
         "| persona | model | sampler | seed | agreement | approach agreement | "
