@@ -47,7 +47,7 @@ import onnxruntime as ort
 from game.engine import View
 from game.files import atomic_write
 from game.opponent import Opponent, ScriptedOpponent
-from game.playback import ARGMAX, DEFAULT_PLAYBACK, BinPicker, Playback
+from game.playback import ARGMAX, DEFAULT_PLAYBACK, BinPicker, Playback, refine
 from models.contract import (
     AGREEMENT_TOLERANCE,
     COMMAND_BINS,
@@ -531,8 +531,12 @@ class MirrorOpponent:
         if not np.all(np.isfinite(row)):  # cannot pass the gate, but never trust blindly
             return 0.0
         if self.playback.by == ARGMAX:
-            return float(_BINS[int(np.argmax(row))])
-        return float(_BINS[self._picker.pick(row.tolist())])  # the same values as argmax
+            index = int(np.argmax(row))
+        else:
+            index = self._picker.pick(row.tolist())  # the same values as argmax
+        if not self.playback.refine:
+            return float(_BINS[index])
+        return refine(row.tolist(), index)
 
     def _start(self, model: Model | None) -> None:
         self.model = model

@@ -9,6 +9,12 @@ playback's seed and the match's, so a match replays exactly. What is measured be
 fidelity``/``stylometry``'s style distance, see ``DEFAULT_PLAYBACK``) is the default:
 sampling at 0.5.
 
+Either way the bin picked is then refined (``refine``, on unless ``refine=False``): the mirror
+plays the mean of that bin and its two neighbours, weighted by their probabilities. A model
+trained on two-hot targets (``TrainerConfig.two_hot``) shares a command between the two bins
+either side of it, so this gives back the player's command finer than the bins' 0.1 steps:
+a player who steers smoothly is copied smoothly, not in steps.
+
 Agreement (``game.mirror_opponent.agreement``) always scores the model's best guess
 (``commands_from_logits``: the bin the player's command most likely lies within the
 agreement tolerance of; for a steady player, the argmax bin): playback changes how a mirror
@@ -35,6 +41,7 @@ class Playback:
     by: str = ARGMAX  # ARGMAX or SAMPLE
     temperature: float = 1.0  # SAMPLE only: scores / temperature before the softmax
     seed: int = 0  # SAMPLE only: with each match's seed, the draws' seed
+    refine: bool = True  # play the local mean around the bin picked (``refine``), not the bin
 
     def __post_init__(self) -> None:
         if self.by not in PLAY_BY:
@@ -45,9 +52,12 @@ class Playback:
             )
 
     def describe(self) -> str:
-        if self.by == ARGMAX or self.temperature == 0.0:
-            return "argmax"
-        return f"sample T={self.temperature:g}"
+        how = (
+            "argmax"
+            if self.by == ARGMAX or self.temperature == 0.0
+            else (f"sample T={self.temperature:g}")
+        )
+        return how if self.refine else f"{how}, bin centres"
 
 
 # Measured (docs/playback.md: 8 personas x 3 seeds, clones of 10 simulated minutes, style
@@ -81,6 +91,22 @@ def sample(scores: Sequence[float], temperature: float, rng: random.Random) -> i
         if draw < 0.0:
             return index
     return argmax(scores)  # rounding left the draw at the very top
+
+
+def bin_command(index: int, bins: int) -> float:
+    """The command at the centre of bin ``index`` of ``bins`` spread evenly over [-1, 1]."""
+    return -1.0 + 2.0 * index / (bins - 1)
+
+
+def refine(scores: Sequence[float], index: int) -> float:
+    """The mean command of bin ``index`` and its neighbours, weighted by softmax(scores)."""
+    top = scores[index]
+    total = weighted = 0.0
+    for near in range(max(0, index - 1), min(len(scores), index + 2)):
+        weight = math.exp(min(scores[near] - top, 50.0))  # the picked bin weighs 1
+        total += weight
+        weighted += weight * bin_command(near, len(scores))
+    return weighted / total
 
 
 class BinPicker:

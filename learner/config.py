@@ -30,6 +30,13 @@ class TrainerConfig:
     and 300 give nearly the same agreement at equal play time (distinct ball trajectories,
     not compute, limit learning); measured again here with `bench fidelity`, 10 matched or
     beat 30 for three personas and leaves the second core to the browser."""
+    two_hot: bool = True
+    """Each command is a target shared between the two bins either side of it by nearness
+    (``learner.trainer.bin_targets``), not rounded to the nearest: a player's 0.02 is not a
+    0.0, and a mirror that plays its scores' local mean plays it (``game.playback.refine``).
+    Rounded, a continuous player's clone changes command in steps of a bin and so seems to
+    react sooner: the chaser's clone 0.26 sooner than the chaser on the same play, 0.08
+    later once the chaser's own commands are rounded alike."""
     heldout_every: int = 5
     """Every this-many-th rally is held out for validation, never trained on."""
     rally_block_seconds: float = 10.0

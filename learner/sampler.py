@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from game import safe_json
-from models.contract import COLUMN
+from models.contract import COLUMN, COMMAND_BINS
 
 PHASE_APPROACH, PHASE_RECEDE, PHASE_SERVE = 0, 1, 2
 PHASE_NAMES = ("approach", "recede", "serve")  # indexed by the phase codes above
@@ -284,7 +284,9 @@ class FrameStorage:
         self.num_features = _check_positive_int("num_features", num_features)
         # np.zeros maps untouched pages lazily, so a large, mostly empty ring costs little.
         self.obs = np.zeros((capacity, history, num_features), dtype=np.float32)
-        self.targets = np.zeros((capacity, history), dtype=np.int64)  # command bin per tick
+        # the player's command per tick, in [-1, 1]; the trainer turns each into a target over
+        # the command bins (``learner.trainer.bin_targets``)
+        self.targets = np.zeros((capacity, history), dtype=np.float32)
         self.phase = np.zeros(capacity, dtype=np.uint8)  # (capacity,) PHASE_* codes
         self.time_to_reach = np.zeros(capacity, dtype=np.float32)  # (capacity,) seconds
         self.near_event = np.zeros(capacity, dtype=bool)  # (capacity,) just before hit/miss
@@ -305,7 +307,7 @@ class FrameStorage:
     ) -> np.ndarray:
         """Store B frames; return their slots (B,) int64.
 
-        obs: (B, history, num_features); targets: (B, history) command bins; phase: (B,);
+        obs: (B, history, num_features); targets: (B, history) commands; phase: (B,);
         time_to_reach: (B,) seconds >= 0; added_at: (B,) or scalar, minutes of play.
         B may exceed the free room or even the capacity: the oldest frames are overwritten,
         and of a batch larger than the capacity only its last ``capacity`` frames stay (the
@@ -317,11 +319,13 @@ class FrameStorage:
             raise ValueError(
                 f"obs must have shape (B, {self.history}, {self.num_features}), got {obs.shape}"
             )
-        targets = np.asarray(targets, dtype=np.int64)
+        targets = np.asarray(targets, dtype=np.float32)
         if targets.shape != (count, self.history):
             raise ValueError(
                 f"targets must have shape ({count}, {self.history}), got {targets.shape}"
             )
+        if count and not (np.isfinite(targets).all() and np.abs(targets).max() <= 1.0):
+            raise ValueError("targets must be commands in [-1, 1]")
         phase = np.asarray(phase)
         if phase.shape != (count,):
             raise ValueError(f"phase must have shape ({count},), got {phase.shape}")
@@ -400,6 +404,10 @@ class FrameStorage:
         size = len(state["phase"])
         for name in ("obs", "targets", "phase", "time_to_reach", "near_event", "added_at"):
             getattr(self, name)[:size] = state[name]
+        if np.issubdtype(np.asarray(state["targets"]).dtype, np.integer):
+            # saved before commands were kept whole: command bins, read back as commands
+            bins = np.clip(state["targets"], 0, len(COMMAND_BINS) - 1)
+            self.targets[:size] = np.asarray(COMMAND_BINS, dtype=np.float32)[bins]
         self._size = size
         self.write_position = int(state["write_position"])
 

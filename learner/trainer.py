@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from game.engine import DEFAULT_PARAMS, LEFT, Params, State, view
+from game.engine import DEFAULT_PARAMS, LEFT, Params, State, clamp_command, view
 from game.mirror_opponent import agreeing, agreement, commands_from_logits
 from learner.config import TrainerConfig
 from learner.exporter import FastExporter
@@ -41,8 +41,8 @@ from learner.sampler import (
 from models.contract import (
     CONTRACT_VERSION,
     HISTORY,
+    NUM_BINS,
     NUM_FEATURES,
-    bin_from_command,
 )
 from models.registry import build_model, model_config
 
@@ -61,6 +61,26 @@ class Candidate:
     produced_at: float  # time.time() at the end of the training step that made it
     heldout_obs: np.ndarray  # (N, HISTORY, NUM_FEATURES) the gate compares models on
     heldout_commands: np.ndarray  # (N,)
+
+
+def bin_targets(commands: torch.Tensor, two_hot: bool = True) -> torch.Tensor:
+    """(..., ) commands in [-1, 1] -> (..., NUM_BINS) target probabilities over the bins.
+
+    ``two_hot``: a command between two bins is shared between them by nearness (0.02 is
+    80% of bin 0.0 and 20% of bin 0.1), so a model can say a command finer than its bins,
+    and a mirror playing the local mean of its scores (``game.playback.refine``) plays
+    it. Otherwise all of it goes to the nearest bin."""
+    position = (commands.clamp(-1.0, 1.0) + 1.0) * 0.5 * (NUM_BINS - 1)  # 0 .. NUM_BINS - 1
+    if not two_hot:
+        index = position.round().long()
+        return F.one_hot(index, NUM_BINS).to(commands.dtype)
+    low = position.floor().clamp(max=NUM_BINS - 2)
+    share = (position - low).unsqueeze(-1)  # of the bin above
+    low = low.long().unsqueeze(-1)
+    targets = torch.zeros(*commands.shape, NUM_BINS, dtype=commands.dtype, device=commands.device)
+    targets.scatter_(-1, low, 1.0 - share)
+    targets.scatter_add_(-1, low + 1, share)
+    return targets
 
 
 def pick_device(requested: str) -> str:
@@ -88,7 +108,7 @@ class MirrorTrainer:
         self.storage = FrameStorage(self.config.capacity, HISTORY, NUM_FEATURES)
         self.sampler = RelevanceSampler(self.storage, weights or RelevanceWeights(), self.generator)
         self._builder = ObservationBuilder(params)
-        self._targets = np.zeros(HISTORY, dtype=np.int64)  # bins of the window's commands
+        self._targets = np.zeros(HISTORY, dtype=np.float32)  # the window's commands
         self._pending: list[tuple[np.ndarray, np.ndarray, int, float]] = []
         self._recent_slots: deque[int] = deque(maxlen=256)
         self._heldout_obs: deque[np.ndarray] = deque(maxlen=self.config.heldout_capacity)
@@ -155,10 +175,10 @@ class MirrorTrainer:
         """One tick of the player's play: what they saw (``before``) and what they did."""
         if before.tick == 0:  # a new match: histories start over
             self._builder.reset()
-            self._targets[:] = bin_from_command(left_cmd)
+            self._targets[:] = clamp_command(left_cmd)
         obs = self._builder.push(view(before, LEFT, self.params))
         self._targets[:-1] = self._targets[1:]
-        self._targets[-1] = bin_from_command(left_cmd)
+        self._targets[-1] = clamp_command(left_cmd)
         self.frames_seen += 1
         (phase,), (time_to_reach,) = frame_phase_and_time(obs[None])
         self._rally_ticks += 1
@@ -235,11 +255,13 @@ class MirrorTrainer:
             return None
         slots = self.sampler.sample(self.config.batch_size)
         obs = torch.from_numpy(self.storage.obs[slots]).to(self.device)
-        targets = torch.from_numpy(self.storage.targets[slots]).to(self.device)
+        commands = torch.from_numpy(self.storage.targets[slots]).to(self.device)
         logits = self.model.training_logits(obs)  # (B, T', bins): T' = 1 (MLP) or HISTORY
-        targets = targets[:, -logits.shape[1] :]
+        targets = bin_targets(commands[:, -logits.shape[1] :], self.config.two_hot)
         if self.sampler.loss_priority is None:
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+            loss = F.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), targets.reshape(-1, targets.shape[-1])
+            )
         else:
             loss = self._loss_aware(slots, logits, targets)
         for group in self.optimizer.param_groups:
@@ -254,12 +276,17 @@ class MirrorTrainer:
         return self.last_loss
 
     def _loss_aware(
-        self, slots: np.ndarray, logits: torch.Tensor, targets: torch.Tensor
+        self,
+        slots: np.ndarray,
+        logits: torch.Tensor,
+        targets: torch.Tensor,  # (B, T', bins)
     ) -> torch.Tensor:
         """The batch loss under loss-aware priorities (``LossPriority``): each sample's loss
         goes back to the sampler, and the mean is importance-weighted against the loss
         factor's share of the draw odds."""
-        per_tick = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T')
+        per_tick = F.cross_entropy(
+            logits.transpose(1, 2), targets.transpose(1, 2), reduction="none"
+        )  # (B, T')
         per_sample = per_tick.mean(dim=1)  # (B,)
         weights = torch.from_numpy(self.sampler.importance_weights(slots)).to(self.device)
         self.sampler.update_losses(slots, per_sample.detach().cpu().numpy())

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from game.playback import ARGMAX, SAMPLE, BinPicker, Playback, argmax, sample
+from game.playback import ARGMAX, SAMPLE, BinPicker, Playback, argmax, refine, sample
 
 
 def _rows(count=300, seed=0):
@@ -54,3 +54,15 @@ def test_bad_playbacks_are_refused_with_the_value():
     for temperature in (-0.5, math.inf, math.nan):
         with pytest.raises(ValueError, match="temperature="):
             Playback(SAMPLE, temperature)
+
+
+def test_the_bin_picked_is_refined_to_the_mean_of_it_and_its_neighbours():
+    """A model sure the command lies 80% of the way to bin 0.0 from 0.1 plays 0.02; a
+    probability further than a bin away does not pull the command."""
+    scores = [-50.0] * 21
+    scores[10], scores[11] = math.log(0.8), math.log(0.2)
+    assert refine(scores, 10) == pytest.approx(0.02)
+    scores[15] = math.log(0.9)  # far away: another idea, not a nearer command
+    assert refine(scores, 10) == pytest.approx(0.02)
+    assert refine([0.0] + [-50.0] * 20, 0) == pytest.approx(-1.0)  # an edge has one neighbour
+    assert Playback(refine=False).describe() == "argmax, bin centres"

@@ -26,14 +26,15 @@ SMALL_HISTORY = 2  # the sampler never looks inside obs, so tests keep frames ti
 
 
 def add_frames(storage, phase, time_to_reach=None, added_at=0.0, fill_value=0.0):
-    """Add len(phase) frames; obs and targets carry fill_value so tests can tell them apart."""
+    """Add len(phase) frames; obs carry fill_value and targets (commands) fill_value / 100, so
+    tests can tell them apart."""
     phase = np.asarray(phase, dtype=np.uint8)
     count = phase.size
     if time_to_reach is None:
         time_to_reach = np.zeros(count)
     fill = np.broadcast_to(np.asarray(fill_value, dtype=np.float32), (count,))
     obs = np.broadcast_to(fill[:, None, None], (count, storage.history, storage.num_features))
-    targets = np.broadcast_to(fill.astype(np.int64)[:, None], (count, storage.history))
+    targets = np.broadcast_to(fill[:, None] / 100, (count, storage.history))
     return storage.add(obs, targets, phase, time_to_reach, added_at)
 
 
@@ -206,7 +207,7 @@ def test_ring_overwrites_the_oldest_frames_and_reweighs_their_slots():
     assert len(storage) == 8 and storage.write_position == 4
     kept = np.arange(12, 20)  # the newest eight, frame i in slot i % 8
     np.testing.assert_array_equal(storage.obs[kept % 8, 0, 0], kept)
-    np.testing.assert_array_equal(storage.targets[kept % 8, 0], kept)
+    np.testing.assert_allclose(storage.targets[kept % 8, 0], kept / 100)
     assert np.all(storage.phase == PHASE_SERVE)
     assert np.all(stored_weights(sampler) == RelevanceWeights().serve)
 
@@ -249,6 +250,26 @@ def test_storage_state_round_trip():
     assert len(restored) == 8 and restored.write_position == storage.write_position
     for name in ("obs", "targets", "phase", "time_to_reach", "near_event", "added_at"):
         np.testing.assert_array_equal(getattr(restored, name), getattr(storage, name))
+
+
+def test_frames_saved_as_command_bins_are_restored_as_their_commands():
+    """A trainer checkpoint from before commands were kept whole holds each tick's command
+    bin; resumed, those frames train as the commands the bins stand for."""
+    storage, _ = make_sampler(8)
+    add_frames(storage, [PHASE_APPROACH] * 3)
+    state = storage.state_dict()
+    state["targets"] = np.array([[0] * SMALL_HISTORY, [10] * SMALL_HISTORY, [15] * SMALL_HISTORY])
+    restored = FrameStorage(8, SMALL_HISTORY, NUM_FEATURES)
+    restored.load_state_dict(state)
+    np.testing.assert_allclose(restored.targets[:3, 0], [-1.0, 0.0, 0.5])
+
+
+def test_a_command_outside_the_paddle_range_is_refused():
+    storage, _ = make_sampler(8)
+    for bad in (1.5, np.nan):
+        with pytest.raises(ValueError, match="commands in"):
+            add_frames(storage, [PHASE_APPROACH], fill_value=bad * 100)
+    assert len(storage) == 0
 
 
 # --- the sum tree ----------------------------------------------------------------------------

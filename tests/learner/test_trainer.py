@@ -10,7 +10,11 @@ import numpy as np
 import pytest
 import torch
 
+from game.engine import LEFT, new_match, view
+from game.mirror_opponent import Model, make_session
+from game.playback import Playback
 from learner.config import TrainerConfig
+from learner.mirror import fixed_mirror
 from learner.trainer import MirrorTrainer
 from models.contract import COLUMN
 from tests.learner.tools.test_offline import record
@@ -55,15 +59,15 @@ def test_offline_training_uses_the_cosine_schedule(monkeypatch, tmp_path):
     assert seen["total_steps"] == 80  # 40 s of play at 2 steps a second
 
 
-def _trained_on_a_slow_rally(config: TrainerConfig | None = None) -> MirrorTrainer:
+def _trained_on_a_slow_rally(
+    config: TrainerConfig | None = None, command=lambda tick: 1.0 if tick % 3 else 0.0
+) -> MirrorTrainer:
     """A trainer that has seen 60 ticks of one slow ball coming at the player."""
-    from game.engine import new_match
-
     trainer = MirrorTrainer(config or TrainerConfig(batch_size=8, seed=0))
     state = new_match(3)._replace(serve_ticks=0, ball_x=0.8, ball_vx=-0.6, ball_vy=0.1)
     for tick in range(1, 61):
         moved = state._replace(tick=tick, ball_x=0.8 - 0.01 * tick, ball_y=0.5 + 0.002 * tick)
-        trainer.add_tick(moved, 1.0 if tick % 3 else 0.0, [])
+        trainer.add_tick(moved, command(tick), [])
         trainer.train_step()
     return trainer
 
@@ -110,8 +114,6 @@ def test_a_mirror_saved_before_input_normalisation_resumes_as_it_was_trained():
 def test_a_rally_that_lasts_minutes_is_split_between_training_and_held_out_play():
     """Two players as good as each other can rally for minutes: the mirror must keep
     learning from such a rally, and keep judging itself on fresh frames from it."""
-    from game.engine import new_match
-
     config = TrainerConfig(batch_size=8, seed=0)
     trainer = MirrorTrainer(config)
     state = new_match(3)._replace(serve_ticks=0, ball_vx=-0.9, ball_vy=0.3)
@@ -123,3 +125,19 @@ def test_a_rally_that_lasts_minutes_is_split_between_training_and_held_out_play(
     heldout = len(trainer.heldout()[1])
     assert 0 < heldout <= 2 * block  # not the whole minute
     assert trainer.frames_trained >= 60 * 60 - 2 * block  # the rest of the minute trains
+
+
+@pytest.mark.parametrize("two_hot, played", [(True, 0.33), (False, 0.3)])
+def test_a_player_steering_between_two_bins_is_copied_finer_than_the_bins(two_hot, played):
+    """The bins are 0.1 apart; a player who holds 0.33 is played at 0.33 by a mirror trained
+    on two-hot targets, where one trained on the nearest bin plays 0.3."""
+    config = TrainerConfig(batch_size=8, seed=0, two_hot=two_hot)
+    trainer = _trained_on_a_slow_rally(config, command=lambda tick: 0.33)
+    for _ in range(300):
+        trainer.train_step()
+    trainer.config.min_frames = 0
+    onnx_bytes = trainer.candidate({"agreement": 0.5}).onnx_bytes
+    mirror = fixed_mirror(Model(make_session(onnx_bytes), 1, {}, onnx_bytes), playback=Playback())
+    state = new_match(3)._replace(serve_ticks=0, ball_x=0.5, ball_vx=-0.6, ball_vy=0.1)
+    commands = [mirror.act(view(state._replace(tick=t), LEFT)) for t in range(1, 30)]
+    assert commands[-1] == pytest.approx(played, abs=0.01)
