@@ -321,10 +321,10 @@ def measure_engine(seconds: float = 3.0) -> dict:
 
 def _random_frames(rng: np.random.Generator, count: int):
     from learner.sampler import frame_phase_and_time
-    from models.contract import HISTORY, NUM_BINS, NUM_FEATURES
+    from models.contract import HISTORY, NUM_FEATURES
 
     obs = rng.random((count, HISTORY, NUM_FEATURES), dtype=np.float32)
-    targets = rng.integers(0, NUM_BINS, size=(count, HISTORY))
+    targets = rng.uniform(-1.0, 1.0, size=(count, HISTORY)).astype(np.float32)  # commands
     phase, time_to_reach = frame_phase_and_time(obs)
     return obs, targets, phase, time_to_reach
 
@@ -381,7 +381,7 @@ def measure_cpprb(capacity: int, batch: int, adds: int, rounds: int) -> dict:
         capacity,
         {
             "obs": {"shape": (HISTORY, NUM_FEATURES), "dtype": np.float32},
-            "targets": {"shape": (HISTORY,), "dtype": np.int64},
+            "targets": {"shape": (HISTORY,), "dtype": np.float32},
         },
         alpha=1.0,
     )
@@ -441,7 +441,7 @@ for start in range(0, capacity, 100_000):
     frames = TensorDict(
         {
             "obs": torch.rand(count, history, features, generator=generator),
-            "targets": torch.randint(0, bins, (count, history), generator=generator),
+            "targets": torch.rand(count, history, generator=generator) * 2 - 1,
         },
         batch_size=[count],
     )
@@ -449,7 +449,7 @@ for start in range(0, capacity, 100_000):
     sampler.extend(index)
     sampler.update_priority(index, torch.rand(count, generator=generator) + 0.1)
 one = TensorDict(
-    {"obs": torch.rand(history, features), "targets": torch.randint(0, bins, (history,))},
+    {"obs": torch.rand(history, features), "targets": torch.rand(history) * 2 - 1},
     batch_size=[],
 )
 start = time.perf_counter()
