@@ -60,12 +60,12 @@ class Playback:
         return how if self.refine else f"{how}, bin centres"
 
 
-# Measured (docs/playback.md: 8 personas x 3 seeds, clones of 10 simulated minutes, style
-# distance over 20 minutes each): mean style distance 0.387 by argmax, 0.369 sampling at
-# 0.25, 0.370 at 0.5, 0.386 at 1. Sampling at 0.5 takes most of what sampling gives the
-# players with noise in every tick (nervous 0.43 -> 0.20, pointer 0.34 -> 0.27) for a little
-# on the steady ones (chaser 0.15 -> 0.20, misjudge 0.29 -> 0.33); the lowest over the three
-# personas modelled on people (0.351, against 0.359 by argmax).
+# Measured (docs/playback.md: 8 personas x 2 seeds, clones of 10 simulated minutes, style
+# distance over 20 minutes each, every playback refined): mean style distance 0.242 by argmax,
+# 0.225 sampling at 0.25, 0.217 at 0.5, 0.220 at 1. Sampling at 0.5 takes most of what
+# sampling gives the players with noise in every tick (nervous 0.31 -> 0.17, pointer 0.31 ->
+# 0.19) for a little on the angler (0.70 -> 0.77); the others move by 0.02 or less.
+# Before refinement (bin centres, 3 seeds): 0.387 by argmax, 0.370 at 0.5.
 DEFAULT_PLAYBACK = Playback(SAMPLE, 0.5)
 
 
