@@ -31,6 +31,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from models.contract import COMMAND_BINS  # plain Python: no numpy
+
 ARGMAX = "argmax"
 SAMPLE = "sample"
 PLAY_BY = (ARGMAX, SAMPLE)
@@ -52,11 +54,8 @@ class Playback:
             )
 
     def describe(self) -> str:
-        how = (
-            "argmax"
-            if self.by == ARGMAX or self.temperature == 0.0
-            else (f"sample T={self.temperature:g}")
-        )
+        sampled = self.by == SAMPLE and self.temperature > 0.0
+        how = f"sample T={self.temperature:g}" if sampled else "argmax"
         return how if self.refine else f"{how}, bin centres"
 
 
@@ -93,11 +92,6 @@ def sample(scores: Sequence[float], temperature: float, rng: random.Random) -> i
     return argmax(scores)  # rounding left the draw at the very top
 
 
-def bin_command(index: int, bins: int) -> float:
-    """The command at the centre of bin ``index`` of ``bins`` spread evenly over [-1, 1]."""
-    return -1.0 + 2.0 * index / (bins - 1)
-
-
 def refine(scores: Sequence[float], index: int) -> float:
     """The mean command of bin ``index`` and its neighbours, weighted by softmax(scores)."""
     top = scores[index]
@@ -105,7 +99,7 @@ def refine(scores: Sequence[float], index: int) -> float:
     for near in range(max(0, index - 1), min(len(scores), index + 2)):
         weight = math.exp(min(scores[near] - top, 50.0))  # the picked bin weighs 1
         total += weight
-        weighted += weight * bin_command(near, len(scores))
+        weighted += weight * COMMAND_BINS[near]
     return weighted / total
 
 
