@@ -37,6 +37,20 @@ class TrainerConfig:
     Rounded, a continuous player's clone changes command in steps of a bin and so seems to
     react sooner: the chaser's clone 0.26 sooner than the chaser on the same play, 0.08
     later once the chaser's own commands are rounded alike."""
+    flip: float = 0.5
+    """Share of the frames drawn for a step that train upside down
+    (``learner.trainer.flip_vertically``: heights mirrored about the middle, vertical motion
+    and the command negated): how a player goes for a ball coming low is how they go for
+    one coming high, so a few minutes of play teach twice the trajectories. Measured as
+    ``bench fidelity`` judges (8 personas, held-out agreement, against 0): after 3 simulated
+    minutes, seeds 0-3, 24 persona x seed pairs up and 8 down, mean +0.010 (angler 0.916 ->
+    0.945, keyboard 0.914 -> 0.938); after 10, seeds 0-1, 11 up and 5 down, mean +0.012
+    (angler 0.966 -> 0.987, keyboard 0.936 -> 0.971), no persona down by more than 0.002."""
+    flip_approach_only: bool = True
+    """Only frames of the ball coming at the player train upside down. Where a player waits
+    between rallies is a habit of theirs (the lazy persona waits above the middle) that its
+    mirror image would average away: flipping every frame moved the lazy clone's waiting
+    height by 5-22%, flipping only these by no more than without flips."""
     heldout_every: int = 5
     """Every this-many-th rally is held out for validation, never trained on."""
     rally_block_seconds: float = 10.0

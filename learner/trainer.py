@@ -39,6 +39,7 @@ from learner.sampler import (
     frame_phase_and_time,
 )
 from models.contract import (
+    COLUMN,
     CONTRACT_VERSION,
     HISTORY,
     NUM_BINS,
@@ -81,6 +82,19 @@ def bin_targets(commands: torch.Tensor, two_hot: bool = True) -> torch.Tensor:
     targets.scatter_(-1, low, 1.0 - share)
     targets.scatter_add_(-1, low + 1, share)
     return targets
+
+
+_FLIP_MIRRORED = [COLUMN[n] for n in ("ball_y", "paddle_y", "opponent_y", "intercept_y")]
+_FLIP_NEGATED = [COLUMN[n] for n in ("ball_vy", "ball_minus_paddle", "intercept_minus_paddle")]
+
+
+def flip_vertically(obs: np.ndarray) -> np.ndarray:
+    """The same play upside down: heights mirrored about the middle, vertical motion and
+    offsets negated (the player's command is negated alongside)."""
+    flipped = obs.copy()
+    flipped[..., _FLIP_MIRRORED] = 1.0 - flipped[..., _FLIP_MIRRORED]
+    flipped[..., _FLIP_NEGATED] = -flipped[..., _FLIP_NEGATED]
+    return flipped
 
 
 def pick_device(requested: str) -> str:
@@ -224,7 +238,10 @@ class MirrorTrainer:
         """The model's input range takes in these frames (``models.inputs``): it is judged
         and plays on the range of the play it learned from."""
         if len(obs):
-            flat = torch.from_numpy(obs.reshape(-1, obs.shape[-1]))
+            flat = obs.reshape(-1, obs.shape[-1])
+            if self.config.flip > 0.0:
+                flat = np.concatenate([flat, flip_vertically(flat)])
+            flat = torch.from_numpy(flat)
             self.model.inputs.widen(flat.amin(dim=0), flat.amax(dim=0))
 
     def _mark_event(self) -> None:
@@ -254,8 +271,15 @@ class MirrorTrainer:
         if len(self.storage) < self.config.batch_size // 4:
             return None
         slots = self.sampler.sample(self.config.batch_size)
-        obs = torch.from_numpy(self.storage.obs[slots]).to(self.device)
-        commands = torch.from_numpy(self.storage.targets[slots]).to(self.device)
+        obs, commands = self.storage.obs[slots], self.storage.targets[slots]
+        if self.config.flip > 0.0:
+            flip = self.generator.random(len(slots)) < self.config.flip
+            if self.config.flip_approach_only:
+                flip &= self.storage.phase[slots] == PHASE_APPROACH
+            obs[flip] = flip_vertically(obs[flip])
+            commands[flip] = -commands[flip]
+        obs = torch.from_numpy(obs).to(self.device)
+        commands = torch.from_numpy(commands).to(self.device)
         logits = self.model.training_logits(obs)  # (B, T', bins): T' = 1 (MLP) or HISTORY
         targets = bin_targets(commands[:, -logits.shape[1] :], self.config.two_hot)
         if self.sampler.loss_priority is None:

@@ -141,3 +141,61 @@ def test_a_player_steering_between_two_bins_is_copied_finer_than_the_bins(two_ho
     state = new_match(3)._replace(serve_ticks=0, ball_x=0.5, ball_vx=-0.6, ball_vy=0.1)
     commands = [mirror.act(view(state._replace(tick=t), LEFT)) for t in range(1, 30)]
     assert commands[-1] == pytest.approx(played, abs=0.01)
+
+
+def test_a_flipped_frame_is_the_same_play_upside_down():
+    """Training upside down must be play the game could have shown: the features of the
+    court turned over are the features turned over."""
+    from game.engine import DEFAULT_PARAMS as P
+    from learner.features import ObservationBuilder
+    from learner.trainer import flip_vertically
+
+    h, w = P.court_height, P.court_width
+    state = new_match(3)._replace(
+        serve_ticks=0, ball_x=0.3 * w, ball_y=0.2 * h, ball_vx=-0.5 * w, ball_vy=-0.7 * h,
+        left_y=0.3 * h, right_y=0.6 * h,
+    )  # fmt: skip
+    turned = state._replace(
+        ball_y=h - state.ball_y, ball_vy=-state.ball_vy, left_y=h - state.left_y,
+        right_y=h - state.right_y,
+    )  # fmt: skip
+    seen = ObservationBuilder(P).push(view(state, LEFT))
+    np.testing.assert_allclose(
+        flip_vertically(seen), ObservationBuilder(P).push(view(turned, LEFT)), atol=1e-6
+    )
+
+
+def test_only_frames_of_the_ball_coming_train_upside_down(monkeypatch):
+    """Where a player waits between rallies is a habit of theirs (a little above the middle,
+    say) and must not be averaged with its mirror image; how they go for a ball is not."""
+    from learner.sampler import PHASE_APPROACH
+
+    trainer = _trained_on_a_slow_rally(TrainerConfig(batch_size=8, seed=0))
+    state = new_match(3)._replace(serve_ticks=0, ball_x=0.2, ball_vx=0.6, ball_vy=0.1)
+    for tick in range(61, 121):  # the ball going away
+        trainer.add_tick(state._replace(tick=tick, ball_x=0.2 + 0.005 * (tick - 60)), -0.5, [])
+    trainer._flush()
+    trainer.config = TrainerConfig(batch_size=64, seed=0, flip=1.0)
+    seen = {}
+    real = trainer.model.training_logits
+
+    def spy(obs):
+        seen["obs"] = obs.clone().numpy()
+        return real(obs)
+
+    monkeypatch.setattr(trainer.model, "training_logits", spy)
+    slots = []
+    draw = trainer.sampler.sample
+
+    def drawn(count):
+        slots.append(draw(count))
+        return slots[-1]
+
+    monkeypatch.setattr(trainer.sampler, "sample", drawn)
+    trainer.train_step()
+    stored = trainer.storage.obs[slots[-1]]
+    coming = trainer.storage.phase[slots[-1]] == PHASE_APPROACH
+    assert coming.any() and (~coming).any()
+    paddle = COLUMN["paddle_y"]
+    np.testing.assert_allclose(seen["obs"][coming, :, paddle], 1 - stored[coming, :, paddle])
+    np.testing.assert_array_equal(seen["obs"][~coming, :, paddle], stored[~coming, :, paddle])
