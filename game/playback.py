@@ -60,11 +60,12 @@ class Playback:
 
 
 # Measured (docs/playback.md: 8 personas x 2 seeds, clones of 10 simulated minutes, style
-# distance over 20 minutes each, every playback refined): mean style distance 0.242 by argmax,
-# 0.225 sampling at 0.25, 0.217 at 0.5, 0.220 at 1. Sampling at 0.5 takes most of what
-# sampling gives the players with noise in every tick (nervous 0.31 -> 0.17, pointer 0.31 ->
-# 0.19) for a little on the angler (0.70 -> 0.77); the others move by 0.02 or less.
-# Before refinement (bin centres, 3 seeds): 0.387 by argmax, 0.370 at 0.5.
+# distance over 20 minutes each, every playback refined): mean style distance 0.209 by argmax,
+# 0.180 sampling at 0.25, 0.167 at 0.5 (argmax - 0.042, 95% interval [-0.083, -0.004] over
+# the 16 runs), 0.171 at 1. Sampling at 0.5 takes most of what sampling gives the players
+# with noise in every tick (nervous 0.35 -> 0.18, pointer 0.33 -> 0.16) for a little on the
+# steadiest (predictor 0.07 -> 0.10, angler 0.45 -> 0.47). Before refinement (bin centres,
+# 3 seeds): 0.387 by argmax, 0.370 at 0.5.
 DEFAULT_PLAYBACK = Playback(SAMPLE, 0.5)
 
 
