@@ -75,6 +75,10 @@ class TrainerConfig:
     device: str = "cpu"
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.flip <= 1.0:  # also refuses NaN
+            raise ValueError(f"flip is a share of the frames, 0 to 1, got flip={self.flip}")
+
 
 class StepPacer:
     """Training steps owed for the play received: ``steps_per_second`` per second of play,

@@ -199,3 +199,9 @@ def test_only_frames_of_the_ball_coming_train_upside_down(monkeypatch):
     paddle = COLUMN["paddle_y"]
     np.testing.assert_allclose(seen["obs"][coming, :, paddle], 1 - stored[coming, :, paddle])
     np.testing.assert_array_equal(seen["obs"][~coming, :, paddle], stored[~coming, :, paddle])
+
+
+@pytest.mark.parametrize("flip", [-0.1, 1.5, math.nan])
+def test_a_flip_share_outside_0_to_1_is_refused(flip):
+    with pytest.raises(ValueError, match="flip="):
+        TrainerConfig(flip=flip)
