@@ -530,13 +530,9 @@ class MirrorOpponent:
         row = logits[0]
         if not np.all(np.isfinite(row)):  # cannot pass the gate, but never trust blindly
             return 0.0
-        if self.playback.by == ARGMAX:
-            index = int(np.argmax(row))
-        else:
-            index = self._picker.pick(row.tolist())  # the same values as argmax
-        if not self.playback.refine:
-            return float(_BINS[index])
-        return refine(row.tolist(), index)
+        scores = row.tolist()  # once: the picker and the refinement both read it
+        index = int(np.argmax(row)) if self.playback.by == ARGMAX else self._picker.pick(scores)
+        return refine(scores, index) if self.playback.refine else float(_BINS[index])
 
     def _start(self, model: Model | None) -> None:
         self.model = model

@@ -98,10 +98,7 @@ _FLIP_AFFINE = (torch.from_numpy(_SIGN), torch.from_numpy(_OFFSET))  # flipped =
 def flip_vertically(obs: np.ndarray) -> np.ndarray:
     """The same play upside down: heights mirrored about the middle, vertical motion and
     offsets negated (the player's command is negated alongside)."""
-    flipped = obs.copy()
-    flipped[..., _FLIP_MIRRORED] = 1.0 - flipped[..., _FLIP_MIRRORED]
-    flipped[..., _FLIP_NEGATED] = -flipped[..., _FLIP_NEGATED]
-    return flipped
+    return obs * _SIGN + _OFFSET
 
 
 def pick_device(requested: str) -> str:
@@ -285,7 +282,7 @@ class MirrorTrainer:
             if self.config.flip_approach_only:
                 flip &= self.storage.phase[slots] == PHASE_APPROACH
             flip = torch.from_numpy(flip).to(self.device)
-            # flip_vertically as one multiply-add over the batch: cheaper than gathering
+            # flip_vertically on the batch tensor, kept only where the draw said flip
             sign, offset = (t.to(self.device) for t in _FLIP_AFFINE)
             obs = torch.where(flip[:, None, None], obs * sign + offset, obs)
             commands = torch.where(flip[:, None], -commands, commands)
