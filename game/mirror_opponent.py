@@ -36,7 +36,8 @@ import stat
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -223,34 +224,69 @@ def probe_inputs(seed: int = 0) -> np.ndarray:
     return np.concatenate([ordinary, extremes]).astype(np.float32)
 
 
-def _no_pause() -> None:
-    pass
+# What a step of the gate asks of a gap before its first run is timed: the most a gap
+# after a tick at 60 Hz offers (``game.session.GAP_AFTER_TICK``), so it starts early in one.
+_FIRST_NEED = 0.011
+
+
+class GapPacer:
+    """Starts each of the gate's GIL-holding steps in a gap between ticks with room for it.
+
+    The ONNX checker, building a session and running a model hold the GIL in C++ for a
+    millisecond or a few; one that runs over a tick's deadline makes the tick late. Before a
+    step the pacer asks ``wait_for_gap(need)`` (the live game's
+    ``Session.wait_for_tick_gap``) for a gap with ``need`` seconds left: one and a half
+    times what the step took last time (slow runs are remembered, fading by a fifth each
+    run), plus a millisecond; the most a gap offers before the step has been timed. So the
+    gate's steps share one gap where they fit, instead of each waiting for a tick of its
+    own. Without ``wait_for_gap`` (headless, tests) steps run at once."""
+
+    def __init__(self, wait_for_gap: Callable[[float], None] | None = None) -> None:
+        self.wait_for_gap = wait_for_gap
+        self.took: dict[str, float] = {}  # seconds, per step name
+
+    def need(self, name: str) -> float:
+        took = self.took.get(name)
+        return _FIRST_NEED if took is None else min(_FIRST_NEED, 1.5 * took + 0.001)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        if self.wait_for_gap is not None:
+            self.wait_for_gap(self.need(name))
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            took = time.perf_counter() - started
+            self.took[name] = max(took, 0.8 * self.took.get(name, 0.0))
+
+
+_NO_PACING = GapPacer()
 
 
 def check_candidate(
-    onnx_bytes: bytes, between_ticks: Callable[[], None] = _no_pause
+    onnx_bytes: bytes, pacer: GapPacer = _NO_PACING
 ) -> tuple[ort.InferenceSession, dict[str, str]]:
     """Checks 1-5; returns a ready session and the model's metadata, or raises.
 
-    ``between_ticks`` is called before each heavy step: the ONNX checker and building a
-    session run in C++ holding the GIL for milliseconds, so the gate starts each one just
-    after a tick, when the session loop has the most time before it needs the GIL again."""
+    The ONNX checker, building a session and the probes run in C++ holding the GIL for
+    milliseconds, so each starts in a gap between ticks with room for it (``GapPacer``)."""
     if len(onnx_bytes) > MAX_MODEL_BYTES:
         raise CandidateRejected(_too_big(len(onnx_bytes)))
-    between_ticks()
-    try:
-        proto = onnx.load_from_string(onnx_bytes)
-    except Exception as exc:  # protobuf's DecodeError and friends
-        raise CandidateRejected(
-            f"not a valid ONNX model: {str(exc).splitlines()[0][:200] if str(exc) else exc!r}"
-        ) from None
-    check_inert(proto)
-    try:
-        onnx.checker.check_model(proto)
-    except Exception as exc:  # the checker raises several types; all mean the same here
-        raise CandidateRejected(
-            f"not a valid ONNX model: {str(exc).splitlines()[0][:200]}"
-        ) from None
+    with pacer.step("parse"):
+        try:
+            proto = onnx.load_from_string(onnx_bytes)
+        except Exception as exc:  # protobuf's DecodeError and friends
+            raise CandidateRejected(
+                f"not a valid ONNX model: {str(exc).splitlines()[0][:200] if str(exc) else exc!r}"
+            ) from None
+        check_inert(proto)
+        try:
+            onnx.checker.check_model(proto)
+        except Exception as exc:  # the checker raises several types; all mean the same here
+            raise CandidateRejected(
+                f"not a valid ONNX model: {str(exc).splitlines()[0][:200]}"
+            ) from None
     inputs = [
         i for i in proto.graph.input if i.name not in {t.name for t in proto.graph.initializer}
     ]
@@ -275,22 +311,22 @@ def check_candidate(
     _check_dims(proto.graph.output[0], [None, NUM_BINS], f"output '{OUTPUT_NAME}'")
     check_sizes_fixed(proto)
     check_metadata(metadata)
-    between_ticks()
-    try:
-        session = make_session(onnx_bytes)
-    except Exception as exc:
-        raise CandidateRejected(f"does not run: {str(exc).splitlines()[0][:200]}") from None
-    between_ticks()
+    with pacer.step("session"):
+        try:
+            session = make_session(onnx_bytes)
+        except Exception as exc:
+            raise CandidateRejected(f"does not run: {str(exc).splitlines()[0][:200]}") from None
     probe = probe_inputs()
-    logits = run_with_deadline(session, probe, PROBE_DEADLINE, "probe inputs")
+    with pacer.step("probe"):
+        logits = run_with_deadline(session, probe, PROBE_DEADLINE, "probe inputs")
     if logits.shape != (len(probe), NUM_BINS):
         raise CandidateRejected(
             f"outputs shape {logits.shape} for {len(probe)} probes, needs (N, {NUM_BINS})"
         )
     if not np.all(np.isfinite(logits)):
         raise CandidateRejected("outputs non-finite scores (NaN or infinity) on probe inputs")
-    between_ticks()
-    _check_play_speed(session, probe[:1])
+    with pacer.step("play speed"):
+        _check_play_speed(session, probe[:1])
     return session, metadata
 
 
@@ -642,11 +678,11 @@ class ModelGate:
         self,
         opponent: MirrorOpponent,
         save_path: Path | None = None,
-        between_ticks: Callable[[], None] = _no_pause,
+        pacer: GapPacer | None = None,
     ) -> None:
         self.opponent = opponent
         self.save_path = save_path
-        self.between_ticks = between_ticks  # the live game's Session.wait_for_tick_gap
+        self.pacer = pacer or GapPacer()  # live: paced by Session.wait_for_tick_gap
         self.stats = GateStats()
         self._lock = threading.Lock()
 
@@ -664,21 +700,23 @@ class ModelGate:
                     raise CandidateRejected(
                         f"model version {version} is outside [0, {MAX_MODEL_VERSION}]"
                     )
-                session, metadata = check_candidate(onnx_bytes, self.between_ticks)
+                session, metadata = check_candidate(onnx_bytes, self.pacer)
                 candidate_agreement = None
                 if (
                     heldout_obs is not None
                     and heldout_commands is not None
                     and len(heldout_commands)
                 ):
-                    self.between_ticks()
-                    candidate_agreement = heldout_agreement(session, heldout_obs, heldout_commands)
+                    with self.pacer.step("held-out"):
+                        candidate_agreement = heldout_agreement(
+                            session, heldout_obs, heldout_commands
+                        )
                     current = self.opponent.model
                     if current is not None:
-                        self.between_ticks()
-                        current_agreement = heldout_agreement(
-                            current.session, heldout_obs, heldout_commands
-                        )
+                        with self.pacer.step("held-out"):
+                            current_agreement = heldout_agreement(
+                                current.session, heldout_obs, heldout_commands
+                            )
                         if candidate_agreement < current_agreement:
                             raise NotBetter(
                                 f"worse than the current model on held-out frames "

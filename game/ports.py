@@ -78,7 +78,7 @@ class LearningPort(FrameSink, Protocol):
 
     def hud_stats(self) -> LearningStats: ...
 
-    def start(self, wait_for_tick_gap: Callable[[], None] | None = None) -> None:
+    def start(self, wait_for_tick_gap: Callable[[float], None] | None = None) -> None:
         """Start learning; ``wait_for_tick_gap`` lets heavy work wait for a gap between ticks."""
 
     def stop(self) -> None: ...

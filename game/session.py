@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 # How early the real clock stops sleeping and starts yielding until the deadline: asyncio's
 # selector rounds its timeout up to whole milliseconds, so a plain sleep lands ~1 ms late.
 _SPIN_WINDOW = 0.0015
+# The most a step between ticks may ask for (``Session.wait_for_tick_gap``): at 60 Hz the
+# gap after a ~1 ms tick, less the spin, is ~14 ms, so this is met early in every gap.
+GAP_AFTER_TICK = 0.011
 # If the loop falls this far behind (a suspended laptop), it resynchronises instead of
 # running a burst of catch-up ticks.
 _RESYNC_AFTER = 0.25
@@ -122,6 +125,7 @@ class Session:
         self._key_command = 0.0
         self._pointer_target: float | None = None  # court y the pointer asks for
         self._stopped = False
+        self.last_tick_start = 0.0  # time.perf_counter() when the latest tick began
         self.last_tick_end = 0.0  # time.perf_counter() when the latest tick finished
         self.recorder: RecordingWriter | None = None
         self.seed = 0
@@ -228,6 +232,7 @@ class Session:
 
     def tick(self) -> tuple[Event, ...]:
         """Play one tick (nothing happens while paused or after the match is over)."""
+        self.last_tick_start = time.perf_counter()
         if self.paused or self.state.winner:
             self._publish(())
             self.last_tick_end = time.perf_counter()
@@ -250,14 +255,19 @@ class Session:
         self.last_tick_end = time.perf_counter()
         return events
 
-    def wait_for_tick_gap(self, timeout: float = 0.1) -> None:
-        """Called from another thread before a step that holds the GIL for a while: return
-        while the gap after the latest tick still has >= 11 ms left (or the loop is not
-        ticking), otherwise wait for the next tick to finish (at most ``timeout``)."""
+    def wait_for_tick_gap(self, need: float = GAP_AFTER_TICK, timeout: float = 0.1) -> None:
+        """Called from another thread before a step that holds the GIL for about ``need``
+        seconds: return once the gap before the next tick (less the loop's spin before its
+        deadline) has at least ``need`` left, or when the loop is not ticking; otherwise wait
+        for the next tick to finish (at most ``timeout``). The default asks for the most a
+        gap after a tick at 60 Hz offers."""
         deadline = time.perf_counter() + timeout
-        while time.perf_counter() < deadline:
-            since = time.perf_counter() - self.last_tick_end
-            if since < 0.004 or since > 0.05:  # early in a gap, or not ticking at all
+        while (now := time.perf_counter()) < deadline:
+            if now - self.last_tick_end > 0.05:  # not ticking at all
+                return
+            between = self.last_tick_end >= self.last_tick_start  # not mid-tick
+            left = self.last_tick_start + self.params.dt - _SPIN_WINDOW - now
+            if between and left >= need:
                 return
             time.sleep(0.0005)
 

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from game.engine import DEFAULT_PARAMS, LEFT, RIGHT, Params
-from game.mirror_opponent import GateStats, MirrorOpponent, ModelGate
+from game.mirror_opponent import GapPacer, GateStats, MirrorOpponent, ModelGate
 from game.ports import LearningStats
 from learner.config import TrainerConfig
 from learner.metrics import StyleRecorder
@@ -202,9 +202,9 @@ class LiveLearner:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self, wait_for_tick_gap: Callable[[], None] | None = None) -> None:
+    def start(self, wait_for_tick_gap: Callable[[float], None] | None = None) -> None:
         if wait_for_tick_gap is not None:
-            self.gate.between_ticks = wait_for_tick_gap
+            self.gate.pacer = GapPacer(wait_for_tick_gap)
         self._load_saved_model()
         if self.files is not None:
             self._memory, self._memory_sessions = earlier_play(

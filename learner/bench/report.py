@@ -63,9 +63,9 @@ def _live_section(runs: list[dict]) -> list[str]:
         "first report. Hot swap: from the end of the training step that produced a model to "
         "the first tick it drives (held-out evaluation, export, transfer, the gate's checks and "
         "the wait for the next tick included). Swap stages: trainer to the learner's supervisor "
-        "thread (evaluation, export, transfer) / the gate's checks (which start only early in "
-        "the gap after a tick, so their GIL-holding C++ steps never delay a tick) / waiting "
-        "for the next tick.",
+        "thread (evaluation, export, transfer) / the gate's checks (each GIL-holding C++ step "
+        "starts only in a gap between ticks with room for what it took last time, "
+        "`game.mirror_opponent.GapPacer`, so none delays a tick) / waiting for the next tick.",
         "",
         "| model | ticks | lateness median / p99 / max ms | decision p50 / p99 µs | hot swap "
         "median / max ms (swaps) | swap stages, medians ms | rejected | trainer steps/s |",

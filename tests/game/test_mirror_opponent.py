@@ -9,6 +9,7 @@ from onnx import TensorProto, helper
 from game.engine import RIGHT, new_match, view
 from game.mirror_opponent import (
     CandidateRejected,
+    GapPacer,
     MirrorOpponent,
     ModelGate,
     agreement,
@@ -174,3 +175,26 @@ def test_a_mirror_is_judged_on_the_command_the_player_most_likely_gives_within_t
     )
     assert agreement(np.full(2000, judged[0]), noisy_player) > 0.7
     assert agreement(np.full(2000, 1.0), noisy_player) < 0.3  # the highest single bin
+
+
+def test_the_gate_paces_each_heavy_step_by_what_it_took_last_time():
+    """Before each GIL-holding step the gate asks for a gap between ticks with room for it:
+    the most a gap offers the first time, then about what the step took (so the steps of
+    a swap share a gap instead of waiting a tick each)."""
+    asked: list[float] = []
+    pacer = GapPacer(asked.append)
+    opponent = _opponent()
+    gate = ModelGate(opponent, pacer=pacer)
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(64, HISTORY, NUM_FEATURES)).astype(np.float32)
+    commands = rng.uniform(-1, 1, 64).astype(np.float32)
+    assert gate.consider(good_model(seed=0, version=1), 1, obs, commands) is not None
+    opponent.act(view(new_match(0), RIGHT))  # the first model now plays
+    first = list(asked)
+    asked.clear()
+    gate.consider(good_model(seed=1, version=2), 2, obs, commands)
+    steps = {"parse", "session", "probe", "play speed", "held-out"}
+    assert set(pacer.took) == steps
+    assert len(first) == 5 and set(first) == {0.011}  # held-out: one model to score
+    assert len(asked) == 6  # now the playing model is scored too
+    assert all(0.001 < need < 0.011 for need in asked)

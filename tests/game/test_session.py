@@ -122,3 +122,23 @@ def test_a_failing_listener_never_stops_the_game(caplog):
     assert session.listener_errors == 240
     failures = [r for r in caplog.records if "failed during a tick" in r.getMessage()]
     assert len(failures) == 2 and all(r.exc_info for r in failures)
+
+
+def test_a_step_between_ticks_starts_only_in_a_gap_with_room_for_it():
+    """``wait_for_tick_gap(need)``: at once while the gap before the next tick has ``need``
+    left; mid-tick, or when the gap is too short, it waits (here, until its timeout, as no
+    tick comes); a loop that is not ticking does not hold anyone up."""
+    session = Session(ScriptedOpponent(), seed=5)
+
+    def waited(need, tick_began_ago, tick_took, timeout=0.03):
+        now = time.perf_counter()
+        session.last_tick_start = now - tick_began_ago
+        session.last_tick_end = session.last_tick_start + tick_took
+        session.wait_for_tick_gap(need, timeout=timeout)
+        return time.perf_counter() - now
+
+    # At 60 Hz a tick that began 3 ms ago leaves ~12 ms (less the loop's 1.5 ms spin).
+    assert waited(0.005, tick_began_ago=0.003, tick_took=0.001) < 0.025
+    assert waited(0.013, tick_began_ago=0.003, tick_took=0.001) >= 0.03
+    assert waited(0.002, tick_began_ago=0.003, tick_took=-0.01) >= 0.03  # mid-tick
+    assert waited(0.011, tick_began_ago=1.0, tick_took=0.001, timeout=5.0) < 1.0  # idle
