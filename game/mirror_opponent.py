@@ -49,6 +49,7 @@ from game.engine import View
 from game.files import atomic_write
 from game.opponent import Opponent, ScriptedOpponent
 from game.playback import ARGMAX, DEFAULT_PLAYBACK, BinPicker, Playback, refine
+from game.session import GAP_AFTER_TICK
 from models.contract import (
     AGREEMENT_TOLERANCE,
     COMMAND_BINS,
@@ -225,8 +226,8 @@ def probe_inputs(seed: int = 0) -> np.ndarray:
 
 
 # What a step of the gate asks of a gap before its first run is timed: the most a gap
-# after a tick at 60 Hz offers (``game.session.GAP_AFTER_TICK``), so it starts early in one.
-_FIRST_NEED = 0.011
+# after a tick at 60 Hz offers, so it starts early in one.
+_FIRST_NEED = GAP_AFTER_TICK
 
 
 class GapPacer:
