@@ -9,16 +9,6 @@ Besides the raw view it computes what a player perceives: is the ball coming at 
 soon it reaches my paddle, and where it will cross my line once wall bounces are folded in
 (the prototype in DESIGN.md found raw state alone makes the model estimate that intercept
 itself, and it learns it slowly).
-
-``ObservationBuilder`` adds one thing a single view cannot tell: ``since_turn``, the seconds
-since the ball last turned toward or away from the player (or waited to be served). A
-person acts a reaction time after what they see changes, and the ball turning is the change
-that starts every approach; with this the mirror reads a reaction delay as one threshold
-instead of reconstructing when the ball turned from its position and speed. Measured as
-``bench fidelity`` judges (8 personas, held-out agreement, against the same code without
-it): after 3 simulated minutes, seeds 0-3, 22 persona x seed pairs up and 10 down, mean
-+0.004 (keyboard 0.923 -> 0.948); after 10, seeds 0-1, 10 up and 6 down (angler 0.981 ->
-0.987, keyboard 0.940 -> 0.960).
 """
 
 from __future__ import annotations
@@ -29,10 +19,9 @@ import numpy as np
 
 from game.engine import DEFAULT_PARAMS, Params, View
 from game.geometry import Geometry, fold_into
-from models.contract import COLUMN, HISTORY, NUM_FEATURES
+from models.contract import HISTORY, NUM_FEATURES
 
 MAX_TIME_TO_REACH = 3.0  # seconds; further than that is 'not soon' for any player
-_SERVING, _SINCE_TURN = COLUMN["serving"], COLUMN["since_turn"]
 
 
 def features(
@@ -69,7 +58,6 @@ def features(
             time_to_reach,
             intercept_y,
             intercept_y - paddle_y,
-            np.zeros_like(ball_x),  # since_turn: ObservationBuilder fills it in
         ],
         axis=-1,
     )
@@ -109,7 +97,6 @@ def view_features(view: View, geometry: Geometry) -> np.ndarray:
             time_to_reach,
             intercept_y,
             intercept_y - view.paddle_y,
-            0.0,  # since_turn: ObservationBuilder fills it in
         ],
         dtype=np.float32,
     )
@@ -126,8 +113,6 @@ class ObservationBuilder:
         self.history = history
         self._window = np.zeros((history, NUM_FEATURES), dtype=np.float32)
         self._filled = False
-        self._phase = 0.0  # the ball's direction at the latest tick: -1 coming, 1 going, 0 served
-        self._since_turn = 0.0
 
     def reset(self) -> None:
         self._filled = False
@@ -135,13 +120,6 @@ class ObservationBuilder:
     def push(self, view: View) -> np.ndarray:
         """Add this tick's view; return the window (HISTORY, NUM_FEATURES), newest last."""
         row = view_features(view, self.geometry)
-        phase = 0.0 if row[_SERVING] else math.copysign(1.0, view.ball_vx) if view.ball_vx else 0.0
-        if not self._filled or phase != self._phase:
-            self._since_turn = 0.0
-        else:
-            self._since_turn = min(self._since_turn + view.dt, MAX_TIME_TO_REACH)
-        self._phase = phase
-        row[_SINCE_TURN] = self._since_turn
         if not self._filled:
             self._window[:] = row
             self._filled = True

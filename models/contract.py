@@ -14,8 +14,8 @@ a distribution over bins keeps them (measured in DESIGN.md: 0.82 vs 0.53 agreeme
 
 from __future__ import annotations
 
-CONTRACT_VERSION = 3
-FEATURE_VERSION = 2
+CONTRACT_VERSION = 2
+FEATURE_VERSION = 1
 OPSET = 17
 
 ARCHITECTURES = ("mlp", "transformer")
@@ -39,7 +39,6 @@ FEATURE_NAMES = (
     "time_to_reach",  # seconds until the ball reaches my paddle's face (capped), 0 if receding
     "intercept_y",  # where the ball will cross my face line, wall bounces folded in
     "intercept_minus_paddle",
-    "since_turn",  # seconds since the ball last turned toward or away from me, or was served
 )
 NUM_FEATURES = len(FEATURE_NAMES)
 COLUMN = {name: index for index, name in enumerate(FEATURE_NAMES)}

@@ -40,7 +40,6 @@ _TYPICAL = {  # feature: (centre, spread) in play, court units (see FEATURE_NAME
     "time_to_reach": (0.3, 0.4),
     "intercept_y": (0.5, 0.29),
     "intercept_minus_paddle": (0.0, 0.15),
-    "since_turn": (0.5, 0.4),
 }
 assert tuple(_TYPICAL) == FEATURE_NAMES, "one centre and spread per feature, in order"
 CENTRE = tuple(centre for centre, _ in _TYPICAL.values())

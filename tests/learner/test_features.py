@@ -3,11 +3,10 @@
 import random
 
 import numpy as np
-import pytest
 
 from game.engine import LEFT, RIGHT, mirror, new_match, step, view
 from learner.features import Geometry, ObservationBuilder, features, view_features
-from models.contract import COLUMN, FEATURE_NAMES, HISTORY, NUM_FEATURES
+from models.contract import FEATURE_NAMES, HISTORY, NUM_FEATURES
 
 
 def _states(seed=0, ticks=4000):
@@ -75,26 +74,4 @@ def test_history_window_pads_then_slides():
     for state in states[1:]:
         window = builder.push(view(state, LEFT))
     expected = [view_features(view(s, LEFT), builder.geometry) for s in states[-HISTORY:]]
-    seen = [c for c in range(NUM_FEATURES) if c != COLUMN["since_turn"]]  # the builder's own
-    np.testing.assert_array_equal(window[:, seen], np.stack(expected)[:, seen])
-
-
-def test_since_turn_counts_the_time_since_the_ball_last_turned_or_was_served():
-    """A person reacts a reaction time after the ball turns: ``since_turn`` is 0 on the tick
-    the ball turns toward or away from the player or waits to be served, then grows by a
-    tick's time each tick (capped)."""
-    builder = ObservationBuilder()
-    column = COLUMN["since_turn"]
-    previous, last, turns, longest = None, 0.0, 0, 0.0
-    for state in _states(2, 3000):
-        seen = view(state, LEFT)
-        since = float(builder.push(seen)[-1, column])
-        serving = seen.ball_vx == 0.0 and seen.ball_vy == 0.0
-        direction = 0.0 if serving else float(np.sign(seen.ball_vx))
-        if direction != previous:
-            assert since == 0.0
-            turns += 1
-        else:
-            assert since == pytest.approx(min(last + seen.dt, 3.0), abs=1e-5)
-        previous, last, longest = direction, since, max(longest, since)
-    assert turns > 20 and longest > 0.5
+    np.testing.assert_array_equal(window, np.stack(expected))
