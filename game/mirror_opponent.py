@@ -225,11 +225,6 @@ def probe_inputs(seed: int = 0) -> np.ndarray:
     return np.concatenate([ordinary, extremes]).astype(np.float32)
 
 
-# What a step of the gate asks of a gap before its first run is timed: the most a gap
-# after a tick at 60 Hz offers, so it starts early in one.
-_FIRST_NEED = GAP_AFTER_TICK
-
-
 class GapPacer:
     """Starts each of the gate's GIL-holding steps in a gap between ticks with room for it.
 
@@ -248,7 +243,7 @@ class GapPacer:
 
     def need(self, name: str) -> float:
         took = self.took.get(name)
-        return _FIRST_NEED if took is None else min(_FIRST_NEED, 1.5 * took + 0.001)
+        return GAP_AFTER_TICK if took is None else min(GAP_AFTER_TICK, 1.5 * took + 0.001)
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
