@@ -140,34 +140,80 @@ class Angler:
 # a reaction time of 150-250 ms before a visual change moves the hand, keys that are either
 # held or not (so a key state is memory, released only once the paddle is close), a pointer
 # that lags the eye and trembles, and a judgement of where the ball will arrive that is off
-# by a different amount each time. Each draws its own traits from the match's seed.
+# by a different amount each time. A person is the same person from match to match: what
+# makes them who they are (their mean reaction time, how much their pointer lags) is drawn
+# once, from the seed of the first match they play (``load_persona(spec, seed)``: player
+# ``seed``), and each match's seed draws only that match's noise. So a clone is judged
+# against the player it learned from, on new play, and the twin (another noise seed) is the
+# same person too.
 
 _PADDLE_SPEED = DEFAULT_PARAMS.paddle_speed / DEFAULT_PARAMS.court_height  # view units per s
 _HOME = 0.5
 
 
-class Keyboard:
+class _Person:
+    """Traits drawn once, from the first match's seed; noise drawn again for every match."""
+
+    def __init__(self) -> None:
+        self.player: int | None = None  # the seed the traits came from, once a match began
+        self.draw_traits(random.Random(0))  # until the first match names the player
+        self.draw_noise(random.Random("noise 0"))
+
+    def reset(self, seed: int) -> None:
+        if self.player is None:
+            self.player = seed
+            self.draw_traits(random.Random(seed))
+        self.draw_noise(random.Random(f"noise {seed}"))
+
+    def draw_traits(self, rng: random.Random) -> None:
+        raise NotImplementedError
+
+    def draw_noise(self, rng: random.Random) -> None:
+        raise NotImplementedError
+
+
+class Keyboard(_Person):
     """Plays with the arrow keys: only up, down or nothing. It acts on what it saw a
-    reaction time ago (150-250 ms, drawn per match), presses a key once the paddle is
-    clearly off target and lets go once it is close, so the key held carries memory; between
-    rallies it walks back to the middle the same way."""
+    reaction time ago: the player's mean reaction time (150-250 ms) is a trait, and each
+    reaction (to the ball turning or being served) takes that give or take a person's
+    trial-to-trial spread (normal, 20 ms; never more than 50 ms off). It presses a key once
+    the paddle is clearly off target and lets go once it is close, so the key held carries
+    memory; between rallies it walks back to the middle the same way."""
 
     press_at = 0.06  # view units off target before a key goes down
     release_at = 0.015  # within this, the key comes up
+    spread_s = 0.02  # trial-to-trial spread of one reaction time
+    most_off_s = 0.05  # a reaction is never further than this from the mean
 
-    def __init__(self) -> None:
-        self.reset(0)
+    def draw_traits(self, rng: random.Random) -> None:
+        self.reaction_s = rng.uniform(0.15, 0.25)
 
-    def reset(self, seed: int) -> None:
-        self.reaction_s = random.Random(seed).uniform(0.15, 0.25)
-        self._seen: deque[View] = deque()
+    def draw_noise(self, rng: random.Random) -> None:
+        self._rng = rng
+        self._seen: deque[View] = deque()  # views from the one it acts on to now
+        self._first = 0  # the tick (counted in this match) of the oldest view kept
+        self._look = 0  # the tick of the view it acts on: never goes back
+        self._direction: int | None = None
+        self.delay_s = self.reaction_s  # the reaction under way
         self._key = 0
 
+    def _draw_delay(self) -> float:
+        off = self._rng.gauss(0.0, self.spread_s)
+        return self.reaction_s + max(-self.most_off_s, min(self.most_off_s, off))
+
     def act(self, view: View) -> float:
+        now = self._first + len(self._seen)
         self._seen.append(view)
-        delay = max(1, round(self.reaction_s / view.dt))
-        while len(self._seen) > delay + 1:
+        direction = (view.ball_vx > 0.0) - (view.ball_vx < 0.0)
+        if direction != self._direction:  # it turned or was served: a new reaction
+            if self._direction is not None:
+                self.delay_s = self._draw_delay()
+            self._direction = direction
+        delay = max(1, round(self.delay_s / view.dt))
+        self._look = min(now, max(self._look, now - delay))
+        while self._first < self._look:
             self._seen.popleft()
+            self._first += 1
         seen = self._seen[0]  # the ball as it was a reaction time ago
         target = intercept_y(seen) if seen.ball_vx < 0.0 else _HOME
         error = target - view.paddle_y  # its own paddle it feels where it is now
@@ -179,20 +225,20 @@ class Keyboard:
         return float(self._key)
 
 
-class Pointer:
+class Pointer(_Person):
     """Steers with a mouse or a finger: the paddle follows a pointer that trails where the
-    player looks by a smoothing time (90-150 ms, drawn per match) and trembles (an 8-12 Hz
-    hand tremor plus noise), under the paddle's speed limit like the game's pointer input."""
+    player looks by a smoothing time and trembles (a hand tremor plus noise), under the
+    paddle's speed limit like the game's pointer input. The lag (90-150 ms), the tremor's
+    rate (8-12 Hz) and size are the player's traits; its phase and the noise, the match's."""
 
-    def __init__(self) -> None:
-        self.reset(0)
+    def draw_traits(self, rng: random.Random) -> None:
+        self.lag_s = rng.uniform(0.09, 0.15)
+        self.tremor_hz = rng.uniform(8.0, 12.0)
+        self.tremor = rng.uniform(0.004, 0.01)  # view units
 
-    def reset(self, seed: int) -> None:
-        self._rng = random.Random(seed)
-        self.lag_s = self._rng.uniform(0.09, 0.15)
-        self.tremor_hz = self._rng.uniform(8.0, 12.0)
-        self.tremor = self._rng.uniform(0.004, 0.01)  # view units
-        self._phase = self._rng.uniform(0.0, 2.0 * math.pi)
+    def draw_noise(self, rng: random.Random) -> None:
+        self._rng = rng
+        self._phase = rng.uniform(0.0, 2.0 * math.pi)
         self._pointer: float | None = None
         self._t = 0.0
 

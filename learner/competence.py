@@ -217,13 +217,13 @@ def competence_figures(curve: list[dict], minutes: float, levels=(0.9, 0.95)) ->
 
 
 def persona_check(spec: str, seed: int, params: Params = DEFAULT_PARAMS) -> CompetenceCheck:
-    """The check for a run of persona ``spec`` with seed ``seed``: the persona's own rate,
-    played from ``seed + COMPETENCE_SEED_OFFSET``. Paired runs (one seed, several samplers)
-    share one."""
+    """The check for a run of persona ``spec`` with seed ``seed``: the same player's own
+    rate (``load_persona(spec, seed)``: the traits it trained with), played from ``seed +
+    COMPETENCE_SEED_OFFSET``. Paired runs (one seed, several samplers) share one."""
     from game.personas import load_persona
 
     check_seed = seed + COMPETENCE_SEED_OFFSET
-    return CompetenceCheck(load_persona(spec, check_seed), check_seed, params=params)
+    return CompetenceCheck(load_persona(spec, seed), check_seed, params=params)
 
 
 def train_checked(

@@ -209,7 +209,13 @@ def add_learning_parsers(sub) -> None:
     )
     _sampler(fidelity)
     fidelity.add_argument("--minutes", type=float, default=3.0, help="simulated minutes of play")
-    fidelity.add_argument("--seed", type=int, default=0, help="seed of the run (default: 0)")
+    fidelity.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the run, and which player of the persona's kind it copies: the same "
+        "player plays the held-out and style matches (default: 0)",
+    )
     _style(fidelity)
     add_playback_options(fidelity)
     fidelity.add_argument(
@@ -237,7 +243,11 @@ def add_learning_parsers(sub) -> None:
     stylometry.add_argument("--minutes", type=float, default=3.0, help="simulated minutes each")
     _model(stylometry)
     stylometry.add_argument(
-        "--seed", type=int, default=0, help="seed of the first clone (default: 0)"
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the first clone; the clone of the Nth persona copies player seed+N "
+        "(default: 0)",
     )
     _sampler(stylometry)
     _style(stylometry)

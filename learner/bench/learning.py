@@ -24,6 +24,7 @@ from learner.style import compare, format_comparison, play_style, style_distance
 
 LEVELS = ("0.8", "0.9", "0.95")
 HELD_OUT_SECONDS = 180.0  # a clone judged on 60 s varied by ±0.04 between held-out seeds
+HELD_OUT_SEED_OFFSET = 1000  # held-out matches: the same player, serves apart from training
 STYLE_SEED_OFFSET = 2000  # the persona and the clone play the same matches (same serves)
 TWIN_STYLE_SEED_OFFSET = 3000  # the persona again, on other matches: the floor
 
@@ -193,13 +194,14 @@ def fidelity(
         "model_version": run.model.version if run.model else 0,
     }
     if run.model is not None:
-        # Held-out play as in training: the persona against its mirror, fresh rallies.
+        # Held-out play as in training: the same player against its mirror, fresh rallies
+        # (matches seeded apart from training's), its twin under another noise seed.
         heldout = held_out_play(
-            load_persona(spec, seed + 1000),
+            load_persona(spec, seed),
             HELD_OUT_SECONDS,
-            seed + 1000,
+            seed + HELD_OUT_SEED_OFFSET,
             opponent=fixed_mirror(run.model, playback=style.playback),
-            twin=load_persona(spec, seed + 1000),
+            twin=load_persona(spec, seed),
         )
         result["agreement"], result["approach_agreement"] = agreement_on(run.model, heldout)
         result["twin_agreement"], result["twin_approach_agreement"] = (
@@ -278,7 +280,8 @@ def stylometry(
 ) -> dict:
     """One clone per persona, trained with ``sampler``; every clone scored on every persona's
     held-out play (agreement), and every clone's style set against every persona's (style
-    distance)."""
+    distance). The clone of the Nth persona copies player ``seed + N``, and that same player
+    plays its held-out and style matches."""
     models = []
     for index, spec in enumerate(specs):
         run = train_clone(spec, model, sampler, minutes, seed + index, f"clone of {spec}")
@@ -286,22 +289,26 @@ def stylometry(
         if run.model is None:
             raise RuntimeError(f"no clone of {spec} passed the checks in {minutes} minutes")
         models.append(run.model)
+    players = [seed + index for index in range(len(specs))]  # the player each clone copies
     heldouts = [
-        held_out_play(load_persona(spec, seed + 1000), HELD_OUT_SECONDS, seed + 1000)
-        for spec in specs
+        held_out_play(load_persona(spec, player), HELD_OUT_SECONDS, seed + HELD_OUT_SEED_OFFSET)
+        for spec, player in zip(specs, players, strict=True)
     ]
     matrix = [[round(agreement_on(m, h)[0], 6) for h in heldouts] for m in models]
     own_best = [int(np.argmax(row)) == i for i, row in enumerate(matrix)]
     # Style: each persona and each clone on the same matches; the twin on other ones.
     played = style_seeds(seed, style.seeds)
     elsewhere = style_seeds(seed, style.seeds, TWIN_STYLE_SEED_OFFSET)
-    personas = [play_style(load_persona(spec, seed), style.minutes, played) for spec in specs]
+    personas = [
+        play_style(load_persona(spec, player), style.minutes, played)
+        for spec, player in zip(specs, players, strict=True)
+    ]
     clones = [
         play_style(fixed_mirror(m, playback=style.playback), style.minutes, played) for m in models
     ]
     styles = []
-    for spec, persona, clone in zip(specs, personas, clones, strict=True):
-        twin = play_style(load_persona(spec, seed), style.minutes, elsewhere)
+    for spec, player, persona, clone in zip(specs, players, personas, clones, strict=True):
+        twin = play_style(load_persona(spec, player), style.minutes, elsewhere)
         styles.append(
             {
                 "persona": spec,
