@@ -441,8 +441,12 @@ class MirrorTrainer:
                 f"it was saved by an older game (contract version {found}, this game needs "
                 f"{CONTRACT_VERSION}); the mirror is retrained from your recordings"
             )
-        # Mirrors saved before input normalisation existed were trained without it.
-        self._build(state["architecture"], {"normalize": False, **state["model_config"]})
+        # A mirror saved before an option existed was trained without it: no input
+        # normalisation, and (an MLP) no column read at every tick.
+        saved_before: dict = {"normalize": False}
+        if state["architecture"] == "mlp":
+            saved_before["dense"] = []
+        self._build(state["architecture"], {**saved_before, **state["model_config"]})
         self.model.load_state_dict(state["model"])
         self._widen_inputs(self.storage.obs[: len(self.storage)])
         self.optimizer.load_state_dict(state["optimizer"])

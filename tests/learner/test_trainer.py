@@ -111,6 +111,24 @@ def test_a_mirror_saved_before_input_normalisation_resumes_as_it_was_trained():
     np.testing.assert_array_equal(resumed.predict(obs), old.predict(obs))
 
 
+def test_a_mirror_saved_before_it_read_when_the_ball_turned_resumes_as_it_was_trained():
+    """The MLP now also reads "is the ball coming" at every tick; a mirror saved before that
+    has no such weights and goes on without them, playing exactly as before."""
+    old = _trained_on_a_slow_rally(TrainerConfig(batch_size=8, seed=0, model_config={"dense": []}))
+    state = torch.load(io.BytesIO(old.checkpoint()), weights_only=False)
+    del state["model_config"]["dense"]  # what such a checkpoint holds: no such key
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    resumed = MirrorTrainer(TrainerConfig(batch_size=8, seed=0))
+    resumed.load_checkpoint(buffer.getvalue())
+    assert resumed.model.config.dense == []
+    obs = old.storage.obs[:16]
+    np.testing.assert_array_equal(resumed.predict(obs), old.predict(obs))
+    assert MirrorTrainer(TrainerConfig(batch_size=8, seed=0)).model.config.dense == [
+        COLUMN["approaching"]
+    ]
+
+
 def test_a_rally_that_lasts_minutes_is_split_between_training_and_held_out_play():
     """Two players as good as each other can rally for minutes: the mirror must keep
     learning from such a rally, and keep judging itself on fresh frames from it."""

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from learner.exporter import FastExporter, export_onnx
-from models.contract import HISTORY, METADATA_KEYS, NUM_BINS, NUM_FEATURES
+from models.contract import COLUMN, HISTORY, METADATA_KEYS, NUM_BINS, NUM_FEATURES
 from models.registry import build_model
 from models.tiny_transformer import TinyTransformer, TransformerConfig
 
@@ -64,3 +64,20 @@ def test_bad_configs_are_refused_with_the_value():
         build_model("transformer", {"n_embd": 30, "n_head": 4})
     with pytest.raises(ValueError, match=r"got \[99\]"):
         build_model("mlp", {"taps": [99]})
+    with pytest.raises(ValueError, match=r"dense must be feature columns 0\.\.11, got \[12\]"):
+        build_model("mlp", {"dense": [12]})
+
+
+def test_the_mlp_sees_to_the_tick_when_the_ball_turned():
+    """Two windows that differ only in whether the ball was coming 10 ticks back (a tick
+    between the sparse taps) get different scores: the model can count a reaction time."""
+    torch.manual_seed(0)
+    model = build_model("mlp")
+    assert 10 not in model.config.taps
+    obs = torch.zeros(1, HISTORY, NUM_FEATURES)
+    obs[0, -10:, COLUMN["approaching"]] = 1.0  # coming for the last 10 ticks
+    earlier = obs.clone()
+    earlier[0, -11, COLUMN["approaching"]] = 1.0  # coming for one tick more
+    assert not torch.allclose(model(obs), model(earlier))
+    blind = build_model("mlp", {"dense": []})
+    assert torch.allclose(blind(obs), blind(earlier))
