@@ -39,7 +39,10 @@ import torch
 from torch import nn
 
 from models.contract import COLUMN, HISTORY, NUM_BINS, NUM_FEATURES
-from models.inputs import InputNorm
+from models.inputs import CENTRE, SPREAD, InputNorm
+
+FLAG_NAMES = ("approaching", "serving")  # the 0-or-1 columns a model may read at every tick
+FLAGS = tuple(COLUMN[name] for name in FLAG_NAMES)
 
 
 @dataclass
@@ -52,9 +55,9 @@ class MLPConfig:
     # the ticks read, as ticks back from the newest (0 = newest; [0, 1, 2, 3] is the MLP of
     # the first contract)
     dense: list[int] = field(default_factory=lambda: [COLUMN["approaching"]])
-    # feature columns also read at every tick of the window: "is the ball coming" says to the
-    # tick when the ball turned or was served, which a reaction time is counted from (mirrors
-    # saved before it existed have none)
+    # flag columns (``FLAGS``) also read at every tick of the window: "is the ball coming" says
+    # to the tick when the ball turned, which a reaction time is counted from (mirrors saved
+    # before it existed have none)
     num_features: int = NUM_FEATURES  # feature columns per tick (from the contract)
     num_bins: int = NUM_BINS  # command bins it scores
     normalize: bool = True  # inputs clamped to the play trained on and scaled
@@ -80,11 +83,18 @@ class MLP(nn.Module):
                 [HISTORY - 1 - t for t in sorted(config.taps, reverse=True)], dtype=torch.long
             ),
         )
-        if not all(0 <= c < config.num_features for c in config.dense):
+        if not set(config.dense) <= set(FLAGS) or len(set(config.dense)) != len(config.dense):
             raise ValueError(
-                f"dense must be feature columns 0..{config.num_features - 1}, got {config.dense}"
+                "dense must be flag columns, each once ("
+                + ", ".join(f"{name} {COLUMN[name]}" for name in FLAG_NAMES)
+                + f"), got {config.dense}"
             )
         self.register_buffer("columns", torch.tensor(config.dense, dtype=torch.long))
+        # A flag is 0 or 1, inside any range of play: scaled as InputNorm would, never clamped.
+        scale = [1.0 / SPREAD[c] if config.normalize else 1.0 for c in config.dense]
+        offset = [-CENTRE[c] / SPREAD[c] if config.normalize else 0.0 for c in config.dense]
+        self.register_buffer("flag_scale", torch.tensor(scale, dtype=torch.float32))
+        self.register_buffer("flag_offset", torch.tensor(offset, dtype=torch.float32))
         width = len(config.taps) * (config.embed or config.num_features)
         width += HISTORY * len(config.dense)
         for hidden in config.hidden:
@@ -95,12 +105,11 @@ class MLP(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """obs (B, HISTORY, F) -> logits (B, NUM_BINS) for the newest tick."""
+        recent = self.read(self.inputs(obs[:, self.index, :]))  # taps (B, taps, F), oldest first
         if not self.config.dense:
-            recent = self.inputs(obs[:, self.index, :])  # (B, taps, F), oldest first
-            return self.net(self.read(recent))
-        window = self.inputs(obs)  # (B, HISTORY, F)
-        every = window[:, :, self.columns].flatten(1)  # (B, HISTORY * dense)
-        return self.net(torch.cat([self.read(window[:, self.index, :]), every], dim=1))
+            return self.net(recent)
+        every = obs[:, :, self.columns] * self.flag_scale + self.flag_offset  # (B, HISTORY, D)
+        return self.net(torch.cat([recent, every.flatten(1)], dim=1))
 
     def read(self, recent: torch.Tensor) -> torch.Tensor:
         """The tapped ticks (B, taps, F) flattened, each through the shared embedding if any."""
