@@ -96,16 +96,24 @@ def test_a_ball_faster_than_any_learned_from_is_played_as_the_fastest_it_knows()
     np.testing.assert_allclose(logits[0], logits[1], atol=1e-6)
 
 
-def test_a_mirror_saved_before_input_normalisation_resumes_as_it_was_trained():
+def _resumed_from_before(option: str, value) -> tuple[MirrorTrainer, MirrorTrainer]:
+    """(old, resumed): a mirror trained with model option ``option`` = ``value``, saved as a
+    game from before that option existed would have saved it (no such key), and resumed by
+    today's trainer."""
     old = _trained_on_a_slow_rally(
-        TrainerConfig(batch_size=8, seed=0, model_config={"normalize": False})
+        TrainerConfig(batch_size=8, seed=0, model_config={option: value})
     )
     state = torch.load(io.BytesIO(old.checkpoint()), weights_only=False)
-    del state["model_config"]["normalize"]  # what such a checkpoint holds: no such key
+    del state["model_config"][option]  # what such a checkpoint holds: no such key
     buffer = io.BytesIO()
     torch.save(state, buffer)
     resumed = MirrorTrainer(TrainerConfig(batch_size=8, seed=0))
     resumed.load_checkpoint(buffer.getvalue())
+    return old, resumed
+
+
+def test_a_mirror_saved_before_input_normalisation_resumes_as_it_was_trained():
+    old, resumed = _resumed_from_before("normalize", False)
     assert resumed.model.config.normalize is False
     obs = old.storage.obs[:16]
     np.testing.assert_array_equal(resumed.predict(obs), old.predict(obs))
@@ -114,13 +122,7 @@ def test_a_mirror_saved_before_input_normalisation_resumes_as_it_was_trained():
 def test_a_mirror_saved_before_it_read_when_the_ball_turned_resumes_as_it_was_trained():
     """The MLP now also reads "is the ball coming" at every tick; a mirror saved before that
     has no such weights and goes on without them, playing exactly as before."""
-    old = _trained_on_a_slow_rally(TrainerConfig(batch_size=8, seed=0, model_config={"dense": []}))
-    state = torch.load(io.BytesIO(old.checkpoint()), weights_only=False)
-    del state["model_config"]["dense"]  # what such a checkpoint holds: no such key
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    resumed = MirrorTrainer(TrainerConfig(batch_size=8, seed=0))
-    resumed.load_checkpoint(buffer.getvalue())
+    old, resumed = _resumed_from_before("dense", [])
     assert resumed.model.config.dense == []
     obs = old.storage.obs[:16]
     np.testing.assert_array_equal(resumed.predict(obs), old.predict(obs))
