@@ -82,9 +82,9 @@ MAX_MODEL_VERSION = (1 << 31) - 1  # recordings store the version as a signed 32
 # FastExporter), found by exporting them; nothing else may run in the game process.
 ALLOWED_OPS = frozenset(
     {
-        "Add", "Cast", "Concat", "Constant", "Div", "Erf", "Flatten", "Gather", "Gemm",
+        "Add", "Cast", "Concat", "Constant", "Cos", "Div", "Erf", "Flatten", "Gather", "Gemm",
         "Identity", "LayerNormalization", "MatMul", "Max", "Min", "Mul", "Not", "Range",
-        "Reshape", "Shape", "Slice", "Softmax", "Split", "Transpose", "Unsqueeze", "Where",
+        "Reshape", "Shape", "Sin", "Slice", "Softmax", "Split", "Transpose", "Unsqueeze", "Where",
     }
 )  # fmt: skip
 # Inputs (by position) of allowed operators that set the size of their output: they must

@@ -442,12 +442,19 @@ class MirrorTrainer:
                 f"{CONTRACT_VERSION}); the mirror is retrained from your recordings"
             )
         # A mirror saved before an option existed was trained without it: no input
-        # normalisation, and (an MLP) no column read at every tick.
+        # normalisation, and (an MLP) no column read at every tick and no periodic reading.
         saved_before: dict = {"normalize": False}
         if state["architecture"] == "mlp":
-            saved_before["dense"] = []
-        self._build(state["architecture"], {**saved_before, **state["model_config"]})
-        self.model.load_state_dict(state["model"])
+            saved_before.update(dense=[], periodic=0)
+        model_config = dict(state["model_config"])
+        if "frames" in model_config:  # the MLP's first 400 ms window: the newest N ticks
+            model_config["taps"] = list(range(model_config.pop("frames")))
+        self._build(state["architecture"], {**saved_before, **model_config})
+        # Buffers are worked out from the config (which ticks it reads, the flags' scale);
+        # one added since the mirror was saved is not in its checkpoint: the built one is it.
+        built = self.model.state_dict()
+        added = {name: built[name] for name, _ in self.model.named_buffers()}
+        self.model.load_state_dict({**added, **state["model"]})
         self._widen_inputs(self.storage.obs[: len(self.storage)])
         self.optimizer.load_state_dict(state["optimizer"])
         self.version = int(state["version"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from learner.mirror import fixed_mirror
 from learner.trainer import MirrorTrainer
 from models.contract import COLUMN
 from tests.learner.tools.test_offline import record
+
+DATA = Path(__file__).parent / "data"
 
 
 def _rates(config: TrainerConfig, steps: list[int]) -> list[float]:
@@ -96,15 +99,19 @@ def test_a_ball_faster_than_any_learned_from_is_played_as_the_fastest_it_knows()
     np.testing.assert_allclose(logits[0], logits[1], atol=1e-6)
 
 
-def _resumed_from_before(option: str, value) -> tuple[MirrorTrainer, MirrorTrainer]:
+def _resumed_from_before(
+    option: str, value, buffers: tuple[str, ...] = ()
+) -> tuple[MirrorTrainer, MirrorTrainer]:
     """(old, resumed): a mirror trained with model option ``option`` = ``value``, saved as a
-    game from before that option existed would have saved it (no such key), and resumed by
-    today's trainer."""
+    game from before that option existed would have saved it (no such key, and none of the
+    model's ``buffers`` that came with the option), and resumed by today's trainer."""
     old = _trained_on_a_slow_rally(
         TrainerConfig(batch_size=8, seed=0, model_config={option: value})
     )
     state = torch.load(io.BytesIO(old.checkpoint()), weights_only=False)
     del state["model_config"][option]  # what such a checkpoint holds: no such key
+    for name in buffers:
+        del state["model"][name]
     buffer = io.BytesIO()
     torch.save(state, buffer)
     resumed = MirrorTrainer(TrainerConfig(batch_size=8, seed=0))
@@ -122,13 +129,34 @@ def test_a_mirror_saved_before_input_normalisation_resumes_as_it_was_trained():
 def test_a_mirror_saved_before_it_read_when_the_ball_turned_resumes_as_it_was_trained():
     """The MLP now also reads "is the ball coming" at every tick; a mirror saved before that
     has no such weights and goes on without them, playing exactly as before."""
-    old, resumed = _resumed_from_before("dense", [])
+    old, resumed = _resumed_from_before("dense", [], ("columns", "flag_scale", "flag_offset"))
     assert resumed.model.config.dense == []
     obs = old.storage.obs[:16]
     np.testing.assert_array_equal(resumed.predict(obs), old.predict(obs))
     assert MirrorTrainer(TrainerConfig(batch_size=8, seed=0)).model.config.dense == [
         COLUMN["approaching"]
     ]
+
+
+def test_a_mirror_saved_before_its_periodic_reading_resumes_as_it_was_trained():
+    old, resumed = _resumed_from_before("periodic", 0, ("frequencies", "periodic_columns"))
+    assert resumed.model.config.periodic == 0
+    obs = old.storage.obs[:16]
+    np.testing.assert_array_equal(resumed.predict(obs), old.predict(obs))
+
+
+def test_a_mirror_saved_by_the_first_game_that_saw_400_ms_resumes_as_it_was_trained():
+    """A checkpoint saved by the game at commit 435588f (``data/make_mirror_435588f.py``),
+    the first of this contract: its MLP read the newest 24 ticks through a shared layer
+    (``frames``, since replaced by ``taps``) and had none of the options added since. It
+    resumes and scores every window as it did, instead of being dropped and retrained."""
+    trainer = MirrorTrainer(TrainerConfig(batch_size=8, seed=0))
+    trainer.load_checkpoint((DATA / "mirror-435588f.pt").read_bytes())
+    assert trainer.model.config.taps == list(range(24))
+    saved = np.load(DATA / "mirror-435588f.npz")
+    with torch.no_grad():
+        logits = trainer.model(torch.from_numpy(saved["obs"])).numpy()
+    np.testing.assert_allclose(logits, saved["logits"], atol=1e-5)
 
 
 def test_a_rally_that_lasts_minutes_is_split_between_training_and_held_out_play():

@@ -66,6 +66,12 @@ def test_bad_configs_are_refused_with_the_value():
         build_model("mlp", {"taps": [99]})
     with pytest.raises(ValueError, match=r"approaching 7, serving 8\), got \[4\]"):
         build_model("mlp", {"dense": [4]})
+    with pytest.raises(ValueError, match="got 9"):
+        build_model("mlp", {"periodic": 9})
+    with pytest.raises(ValueError, match=r"each once, got \[4, 4\]"):
+        build_model("mlp", {"periodic_columns": [4, 4]})
+    with pytest.raises(ValueError, match=r"got \[12\]"):
+        build_model("mlp", {"periodic_columns": [12]})
 
 
 def test_the_mlp_sees_to_the_tick_when_the_ball_turned():
