@@ -176,7 +176,8 @@ class StyleRecorder:
     delays: list[float] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)  # paddle height (0..1) while the ball goes
     _approach_start: int | None = None
-    _start_command: float = 0.0
+    _start_command: float = 0.0  # the command on the tick before the approach began
+    _previous_command: float | None = None
 
     def on_tick(self, before, left_cmd, right_cmd, after, events) -> None:
         left = self.side == LEFT
@@ -188,13 +189,17 @@ class StyleRecorder:
                 paddle_y = before.left_y if left else before.right_y
                 self.waits.append(paddle_y / self.court_height)
         if approaching and self._approach_start is None:
-            self._approach_start, self._start_command = before.tick, command
+            self._approach_start = before.tick
+            self._start_command = (
+                command if self._previous_command is None else self._previous_command
+            )
         elif not approaching:
             self._approach_start = None
         reacting = abs(command - self._start_command) >= REACTION_THRESHOLD
         if self._approach_start is not None and self._approach_start >= 0 and reacting:
             self.delays.append((before.tick - self._approach_start) / 60.0)
             self._approach_start = -1  # reacted; wait for the next approach
+        self._previous_command = command
         for event in events:
             if event.kind == "hit" and event.side == self.side:
                 self.hits += 1

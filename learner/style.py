@@ -82,9 +82,10 @@ class StyleSamples:
     """Frame sink keeping one side's style as samples, each tagged with its rally.
 
     Per approach (the ball in play coming toward the side): ``reaction_s``, the time from
-    its first tick until the command has changed by ``REACTION_THRESHOLD`` (an approach it
-    never reacts to counts whole: it reacted no sooner), and ``wait_y``, the paddle's height
-    on that first tick. Per ball reaching it: ``returned`` (1 or 0) and, when hit,
+    its first tick until the command differs by ``REACTION_THRESHOLD`` from the one given on
+    the tick before the approach (a player who turns on its first tick reacts in 0 s; an
+    approach it never reacts to counts whole: it reacted no sooner), and ``wait_y``, the
+    paddle's height on that first tick. Per ball reaching it: ``returned`` (1 or 0) and, when hit,
     ``meet_offset`` (|where it met the paddle|). Per exchange (from one approach's first
     tick to the next's, or to the rally's end; a rally's ticks before its first approach are
     one too): ``paddle_speed`` (mean |command| while the ball is in play) and ``jitter``
@@ -97,6 +98,7 @@ class StyleSamples:
         self.values: dict[str, list[float]] = {figure.name: [] for figure in FIGURES}
         self.rally_of: dict[str, list[int]] = {figure.name: [] for figure in FIGURES}
         self.ticks = 0
+        self._previous_command: float | None = None  # the command on the tick before
         self._rally = 0  # the index of the rally under way
         self._rally_ticks = 0
         self._new_rally()
@@ -166,7 +168,10 @@ class StyleSamples:
             if approaching and self._approach_ticks is None:
                 paddle_y = before.left_y if left else before.right_y
                 self._add("wait_y", paddle_y / self.params.court_height)
-                self._approach_ticks, self._approach_command = 0, command
+                self._approach_ticks = 0
+                self._approach_command = (
+                    command if self._previous_command is None else self._previous_command
+                )
                 self._reacted = False
             elif not approaching:
                 self._end_approach()
@@ -177,6 +182,7 @@ class StyleSamples:
                     self._add("reaction_s", self._approach_ticks / self.params.tick_rate)
                     self._reacted = True
                 self._approach_ticks += 1
+        self._previous_command = command
         for event in events:
             if event.kind == "hit" and event.side == self.side:
                 self._add("returned", 1.0)

@@ -28,6 +28,15 @@ def test_every_figure_has_samples_each_tagged_with_a_rally(keyboard):
     assert abs(keyboard.minutes - MINUTES) < 0.01
 
 
+def test_a_player_who_turns_on_the_first_tick_of_an_approach_reacts_in_0_s(keyboard):
+    """The predictor heads for the intercept the tick the ball turns toward it; its reaction
+    is 0 s (not the time until it arrives and lets go), the keyboard player's is not."""
+    reactions, _ = play_style(load_persona("predictor"), 2.0, [1]).arrays("reaction_s")
+    assert len(reactions) >= 30
+    assert np.median(reactions) == 0.0
+    assert np.min(keyboard.arrays("reaction_s")[0]) > 0.0
+
+
 def test_a_persona_against_itself_under_other_seeds_is_near_zero(keyboard):
     again = play_style(load_persona("keyboard"), MINUTES, [11, 12])
     result = compare(keyboard, again, resamples=200)
