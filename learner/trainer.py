@@ -453,7 +453,7 @@ class MirrorTrainer:
         # Buffers are worked out from the config (which ticks it reads, the flags' scale);
         # one added since the mirror was saved is not in its checkpoint: the built one is it.
         built = self.model.state_dict()
-        added = {name: built[name] for name, _ in self.model.named_buffers()}
+        added = {name: built[name] for name, _ in self.model.named_buffers() if name in built}
         self.model.load_state_dict({**added, **state["model"]})
         self._widen_inputs(self.storage.obs[: len(self.storage)])
         self.optimizer.load_state_dict(state["optimizer"])
