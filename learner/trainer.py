@@ -450,11 +450,11 @@ class MirrorTrainer:
         if "frames" in model_config:  # the MLP's first 400 ms window: the newest N ticks
             model_config["taps"] = list(range(model_config.pop("frames")))
         self._build(state["architecture"], {**saved_before, **model_config})
-        # Buffers are worked out from the config (which ticks it reads, the flags' scale);
-        # one added since the mirror was saved is not in its checkpoint: the built one is it.
+        # Buffers are worked out from the config (which ticks it reads, the flags' scale): a
+        # checkpoint saved before one existed lacks it, and the freshly built one stands in.
         built = self.model.state_dict()
-        added = {name: built[name] for name, _ in self.model.named_buffers() if name in built}
-        self.model.load_state_dict({**added, **state["model"]})
+        derived = {name: built[name] for name, _ in self.model.named_buffers() if name in built}
+        self.model.load_state_dict({**derived, **state["model"]})
         self._widen_inputs(self.storage.obs[: len(self.storage)])
         self.optimizer.load_state_dict(state["optimizer"])
         self.version = int(state["version"])
