@@ -9,6 +9,9 @@ benches, offline training, tests) or inside the trainer process (``learner.live`
     evaluate()   held-out agreement, overall and while the ball approaches
     candidate()  when held-out agreement improved, an ONNX export with its metadata
 
+What the mirror plays, is judged on and exports (``played``) is a moving average of the
+weights the steps train (``TrainerConfig.average``); ``model`` is the one being trained.
+
 The learning rate warms up linearly, then stays constant: play never ends, so a schedule
 that decays to zero would stop the mirror from following a player who changes. Offline
 training, which knows its length, sets ``total_steps`` and gets warm-up then cosine decay.
@@ -16,6 +19,7 @@ training, which knows its length, sets ``total_steps`` and gets warm-up then cos
 
 from __future__ import annotations
 
+import copy
 import io
 import math
 import time
@@ -153,6 +157,8 @@ class MirrorTrainer:
             else (self.config.model_config)
         )
         self.model = build_model(architecture, overrides).to(self.device)
+        # What the mirror plays: the trained weights, or their moving average (``average``).
+        self.played = copy.deepcopy(self.model) if self.config.average else self.model
         # An untrained twin, scored on the same held-out frames: what "no learning" gets.
         with torch.random.fork_rng():
             torch.manual_seed(self.config.seed + 1)
@@ -252,6 +258,8 @@ class MirrorTrainer:
                 flat = np.concatenate([flat, flip_vertically(flat)])
             flat = torch.from_numpy(flat)
             self.model.inputs.widen(flat.amin(dim=0), flat.amax(dim=0))
+            if self.played is not self.model:
+                self.played.inputs.widen(flat.amin(dim=0), flat.amax(dim=0))
 
     def _mark_event(self) -> None:
         window = int(self.sampler.weights.event_window * self.params.tick_rate)
@@ -307,8 +315,19 @@ class MirrorTrainer:
         self.optimizer.step()
         self.steps += 1
         self._arch_steps += 1
+        if self.played is not self.model:
+            self._average()
         self.last_loss = float(loss.detach())
         return self.last_loss
+
+    @torch.no_grad()
+    def _average(self) -> None:
+        """The played weights move a step towards the trained ones (``average``)."""
+        n = self._arch_steps
+        decay = min(self.config.average, (1.0 + n) / (10.0 + n))
+        for played, trained in zip(self.played.parameters(), self.model.parameters()):
+            if trained.requires_grad:  # the input range is widened in both as frames come
+                played.lerp_(trained, 1.0 - decay)
 
     def _loss_aware(
         self,
@@ -340,7 +359,7 @@ class MirrorTrainer:
     @torch.no_grad()
     def predict(self, obs: np.ndarray, model: torch.nn.Module | None = None) -> np.ndarray:
         """Commands a model (the mirror by default) plays for observations (N, HISTORY, F)."""
-        model = model or self.model
+        model = model or self.played
         was_training = model.training
         model.eval()
         commands = []
@@ -389,7 +408,9 @@ class MirrorTrainer:
         self.best_exported = max(agreement, self.best_exported) if improved else agreement
         self._exported_at = play_seconds
         self.version += 1
-        onnx_bytes = self._exporter.export(self.model, self.version, self.frames_trained, agreement)
+        onnx_bytes = self._exporter.export(
+            self.played, self.version, self.frames_trained, agreement
+        )
         obs, commands, _ = self.heldout()
         keep = slice(-512, None)  # the gate re-scores both models; the newest 512 suffice
         return Candidate(
@@ -422,6 +443,7 @@ class MirrorTrainer:
                 "architecture": self.config.architecture,
                 "model_config": model_config(self.model),
                 "model": self.model.state_dict(),
+                "played": self.played.state_dict() if self.played is not self.model else None,
                 "optimizer": self.optimizer.state_dict(),
                 "version": self.version,
                 "steps": self.steps,
@@ -455,6 +477,8 @@ class MirrorTrainer:
         built = self.model.state_dict()
         derived = {name: built[name] for name, _ in self.model.named_buffers() if name in built}
         self.model.load_state_dict({**derived, **state["model"]})
+        if self.played is not self.model:  # a checkpoint saved without an average starts one
+            self.played.load_state_dict({**derived, **(state.get("played") or state["model"])})
         self._widen_inputs(self.storage.obs[: len(self.storage)])
         self.optimizer.load_state_dict(state["optimizer"])
         self.version = int(state["version"])

@@ -249,6 +249,40 @@ def test_only_frames_of_the_ball_coming_train_upside_down(monkeypatch):
     np.testing.assert_array_equal(seen["obs"][~coming], stored[~coming])
 
 
+def _played_logits(trainer: MirrorTrainer, obs: np.ndarray) -> np.ndarray:
+    trainer.config.min_frames = 0
+    return _logits(trainer.candidate({"agreement": 1.0}).onnx_bytes, obs)
+
+
+def test_the_mirror_plays_a_moving_average_of_its_weights_and_still_after_a_restart():
+    """With ``average`` the exported mirror plays the averaged weights, not the last step's;
+    a mirror saved and resumed plays exactly as before, and its average goes on from there."""
+    config = TrainerConfig(batch_size=8, seed=0, average=0.9)
+    trainer = _trained_on_a_slow_rally(config)
+    obs = trainer.storage.obs[:16]
+    played = _played_logits(trainer, obs)
+    with torch.no_grad():
+        last_step = trainer.model(torch.from_numpy(obs)).numpy()
+    assert np.abs(played - last_step).max() > 1e-3  # it is not the last step's model
+    resumed = MirrorTrainer(TrainerConfig(batch_size=8, seed=0, average=0.9))
+    resumed.load_checkpoint(trainer.checkpoint())
+    np.testing.assert_allclose(_played_logits(resumed, obs), played, atol=1e-5)
+
+
+def test_a_mirror_saved_without_an_average_plays_its_weights_on_resume():
+    old = _trained_on_a_slow_rally(TrainerConfig(batch_size=8, seed=0, average=0.0))
+    obs = old.storage.obs[:16]
+    resumed = MirrorTrainer(TrainerConfig(batch_size=8, seed=0, average=0.9))
+    resumed.load_checkpoint(old.checkpoint())
+    np.testing.assert_allclose(_played_logits(resumed, obs), _played_logits(old, obs), atol=1e-5)
+
+
+@pytest.mark.parametrize("average", [-0.5, 1.0, math.nan])
+def test_an_average_decay_outside_0_to_1_is_refused(average):
+    with pytest.raises(ValueError, match="average="):
+        TrainerConfig(average=average)
+
+
 @pytest.mark.parametrize("flip", [-0.1, 1.5, math.nan])
 def test_a_flip_share_outside_0_to_1_is_refused(flip):
     with pytest.raises(ValueError, match="flip="):
