@@ -325,7 +325,8 @@ class MirrorTrainer:
         """The played weights move a step towards the trained ones (``average``)."""
         n = self._arch_steps
         decay = min(self.config.average, (1.0 + n) / (10.0 + n))
-        for played, trained in zip(self.played.parameters(), self.model.parameters()):
+        pairs = zip(self.played.parameters(), self.model.parameters(), strict=True)
+        for played, trained in pairs:
             if trained.requires_grad:  # the input range is widened in both as frames come
                 played.lerp_(trained, 1.0 - decay)
 
