@@ -60,12 +60,13 @@ class Playback:
 
 
 # Measured (docs/playback.md: 8 personas x 2 seeds, clones of 10 simulated minutes, style
-# distance over 20 minutes each, every playback refined): mean style distance 0.209 by argmax,
-# 0.180 sampling at 0.25, 0.167 at 0.5 (argmax - 0.042, 95% interval [-0.083, -0.004] over
-# the 16 runs), 0.171 at 1. Sampling at 0.5 takes most of what sampling gives the players
-# with noise in every tick (nervous 0.35 -> 0.18, pointer 0.33 -> 0.16) for a little on the
-# steadiest (predictor 0.07 -> 0.10, angler 0.45 -> 0.47). Before refinement (bin centres,
-# 3 seeds): 0.387 by argmax, 0.370 at 0.5.
+# distance over 20 minutes each, every playback refined), twice. Earlier: 0.188 by argmax,
+# 0.151 sampling at 0.5 (argmax - 0.037, 95% interval [-0.078, -0.003] over the 16 runs),
+# 0.147 at 1. With the averaged weights (``TrainerConfig.average``): 0.163 by argmax, 0.136
+# at 0.5 (argmax - 0.027, [-0.067, +0.011]), 0.115 at 1 (argmax - 0.049, [-0.109, +0.005];
+# 1 against 0.5: -0.021, [-0.049, +0.007]). Sampling takes most of its gain on the players
+# with noise in every tick (nervous, pointer) for a little on the steadiest (angler). 1 has
+# had the lower mean both times but no interval excludes 0; 0.5 stays, between the two.
 DEFAULT_PLAYBACK = Playback(SAMPLE, 0.5)
 
 
