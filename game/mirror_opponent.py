@@ -532,6 +532,7 @@ class MirrorOpponent:
             self._last_good = self.model
             self._start(None if offered is _NO_MODEL else offered)
         obs = self._observe(view)
+        self._picker.see(view.ball_vx)
         while self.model is not None:  # at most twice: a fallback model has no fallback
             command = self._run(self.model, obs)
             if command is not None:

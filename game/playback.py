@@ -35,14 +35,15 @@ from models.contract import COMMAND_BINS  # plain Python: no numpy
 
 ARGMAX = "argmax"
 SAMPLE = "sample"
-PLAY_BY = (ARGMAX, SAMPLE)
+HELD = "held"
+PLAY_BY = (ARGMAX, SAMPLE, HELD)
 
 
 @dataclass(frozen=True)
 class Playback:
     by: str = ARGMAX  # ARGMAX or SAMPLE
-    temperature: float = 1.0  # SAMPLE only: scores / temperature before the softmax
-    seed: int = 0  # SAMPLE only: with each match's seed, the draws' seed
+    temperature: float = 1.0  # SAMPLE, HELD: scores / temperature before the softmax
+    seed: int = 0  # SAMPLE, HELD: with each match's seed, the draws' seed
     refine: bool = True  # play the local mean around the bin picked (``refine``), not the bin
 
     def __post_init__(self) -> None:
@@ -54,8 +55,8 @@ class Playback:
             )
 
     def describe(self) -> str:
-        sampled = self.by == SAMPLE and self.temperature > 0.0
-        how = f"sample T={self.temperature:g}" if sampled else "argmax"
+        sampled = self.by != ARGMAX and self.temperature > 0.0
+        how = f"{self.by} T={self.temperature:g}" if sampled else "argmax"
         return how if self.refine else f"{how}, bin centres"
 
 
@@ -67,6 +68,10 @@ class Playback:
 # 1 against 0.5: -0.021, [-0.049, +0.007]). Sampling takes most of its gain on the players
 # with noise in every tick (nervous, pointer) for a little on the steadiest (angler). 1 has
 # had the lower mean both times but no interval excludes 0; 0.5 stays, between the two.
+# ``held`` at 1, measured once (seed 0, the same 10-minute clones, style distance): keyboard
+# 0.132 (sample at 0.5: 0.117; its clone's reaction delay +0.03 where sampling's is -0.19),
+# angler 0.141 (0.326), nervous 0.451 (0.095), pointer 0.652 (0.336): right for a player
+# whose chance is drawn once a ball, wrong for one whose hand trembles every tick.
 DEFAULT_PLAYBACK = Playback(SAMPLE, 0.5)
 
 
@@ -94,6 +99,21 @@ def sample(scores: Sequence[float], temperature: float, rng: random.Random) -> i
     return argmax(scores)  # rounding left the draw at the very top
 
 
+def quantile(scores: Sequence[float], temperature: float, u: float) -> int:
+    """The first bin, in command order, whose cumulative softmax(scores / temperature)
+    passes ``u`` in [0, 1): the draw ``sample`` makes, with the uniform given."""
+    if temperature == 0.0:
+        return argmax(scores)
+    top = max(scores)
+    weights = [math.exp((score - top) / temperature) for score in scores]
+    draw = u * math.fsum(weights)
+    for index, weight in enumerate(weights):
+        draw -= weight
+        if draw < 0.0:
+            return index
+    return len(weights) - 1  # rounding left the draw at the very top
+
+
 def refine(scores: Sequence[float], index: int) -> float:
     """The mean command of bin ``index`` and its neighbours, weighted by softmax(scores)."""
     top = scores[index]
@@ -107,7 +127,12 @@ def refine(scores: Sequence[float], index: int) -> float:
 
 class BinPicker:
     """Picks a bin from each tick's scores as ``playback`` says; ``reset`` with each match's
-    seed, so the draws of a match are the same whenever it is played again."""
+    seed, so the draws of a match are the same whenever it is played again.
+
+    ``held`` draws like ``sample`` but with one uniform held from one turn of the ball to the
+    next (``see`` tells it the ball's direction each tick), as a person draws one reaction
+    time per ball, not one every tick: fresh draws each tick add up, so any early chance of
+    moving makes the first move come early, and a paddle near its target flickers."""
 
     def __init__(self, playback: Playback = DEFAULT_PLAYBACK) -> None:
         self.playback = playback
@@ -116,8 +141,19 @@ class BinPicker:
     def reset(self, seed: int) -> None:
         # A string seed is hashed with SHA-512 by random: stable across runs and platforms.
         self._rng = random.Random(f"{self.playback.seed}/{seed}")
+        self._direction: int | None = None
+        self._u = self._rng.random()
+
+    def see(self, ball_vx: float) -> None:
+        """The ball's horizontal speed this tick: a new draw is held when it turns."""
+        direction = (ball_vx > 0.0) - (ball_vx < 0.0)
+        if direction != self._direction:
+            self._direction = direction
+            self._u = self._rng.random()
 
     def pick(self, scores: Sequence[float]) -> int:
         if self.playback.by == ARGMAX:
             return argmax(scores)
+        if self.playback.by == HELD:
+            return quantile(scores, self.playback.temperature, self._u)
         return sample(scores, self.playback.temperature, self._rng)

@@ -40,15 +40,17 @@ def add_playback_options(parser: argparse.ArgumentParser) -> None:
         "--play-by",
         choices=PLAY_BY,
         default=DEFAULT_PLAYBACK.by,
-        help="how a mirror plays: its most likely command every tick (argmax), or a draw "
-        "from the commands it predicts, seeded by the match (sample) (default: %(default)s)",
+        help="how a mirror plays: its most likely command every tick (argmax), a draw "
+        "from the commands it predicts every tick, seeded by the match (sample), or such draws "
+        "with one chance held from one turn of the ball to the next, as a person draws one "
+        "reaction per ball (held) (default: %(default)s)",
     )
     parser.add_argument(
         "--temperature",
         type=float,
         default=DEFAULT_PLAYBACK.temperature,
         metavar="T",
-        help="with --play-by sample: 1 draws from the predicted distribution as it is, "
+        help="with --play-by sample or held: 1 draws from the predicted distribution as it is, "
         "below 1 sharpens it towards argmax, 0 is argmax (default: %(default)g)",
     )
 

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from game.playback import ARGMAX, SAMPLE, BinPicker, Playback, argmax, refine, sample
+from game.playback import ARGMAX, HELD, SAMPLE, BinPicker, Playback, argmax, refine, sample
 
 
 def _rows(count=300, seed=0):
@@ -66,3 +66,50 @@ def test_the_bin_picked_is_refined_to_the_mean_of_it_and_its_neighbours():
     assert refine(scores, 10) == pytest.approx(0.02)
     assert refine([0.0] + [-50.0] * 20, 0) == pytest.approx(-1.0)  # an edge has one neighbour
     assert Playback(refine=False).describe() == "argmax, bin centres"
+
+
+def _held_picks(rows, directions, seed=1, match_seed=5):
+    picker = BinPicker(Playback(HELD, 1.0, seed=seed))
+    picker.reset(match_seed)
+    picks = []
+    for row, vx in zip(rows, directions, strict=True):
+        picker.see(vx)
+        picks.append(picker.pick(row))
+    return picks
+
+
+def test_held_draws_keep_their_chance_until_the_ball_turns():
+    """With the same scores every tick, a fresh draw each tick flickers between bins; a held
+    draw plays one bin until the ball turns, and is reproducible from its seeds."""
+    scores = [0.0] * 21  # every bin as likely: a fresh draw lands anywhere
+    rows = [scores] * 120
+    directions = [-1.0] * 60 + [1.0] * 60  # the ball turns once, at tick 60
+    turned = 0
+    for match in range(50):
+        held = _held_picks(rows, directions, match_seed=match)
+        assert len(set(held[:60])) == 1 and len(set(held[60:])) == 1
+        assert held == _held_picks(rows, directions, match_seed=match)
+        turned += held[0] != held[60]  # a new draw after the turn: 1 in 21 the same bin
+    assert turned >= 40
+    assert len(set(_picks(Playback(SAMPLE, 1.0, seed=1), rows))) > 10
+
+
+def test_a_held_draw_moves_when_the_chance_of_moving_passes_it():
+    """A player pressing a key at a random time: the chance that it is down by now grows
+    over the ticks. A held draw presses once, when that chance passes it; over many balls
+    the presses come when the chances say (here, half of them by tick 10)."""
+
+    def scores(tick):  # bin 20 (down) has a chance of min(1, tick / 20), bin 10 the rest
+        down = min(1.0, tick / 20)
+        row = [-50.0] * 21
+        row[20] = math.log(down) if down > 0 else -50.0
+        row[10] = math.log(1.0 - down) if down < 1 else -50.0
+        return row
+
+    first_presses = []
+    for ball in range(400):
+        picks = _held_picks([scores(t) for t in range(25)], [-1.0] * 25, match_seed=ball)
+        first_presses.append(picks.index(20))
+        assert all(pick == 20 for pick in picks[picks.index(20) :])  # once down, it stays down
+    by_tick_10 = sum(tick <= 10 for tick in first_presses) / len(first_presses)
+    assert 0.43 < by_tick_10 < 0.57
