@@ -68,10 +68,11 @@ class Playback:
 # 1 against 0.5: -0.021, [-0.049, +0.007]). Sampling takes most of its gain on the players
 # with noise in every tick (nervous, pointer) for a little on the steadiest (angler). 1 has
 # had the lower mean both times but no interval excludes 0; 0.5 stays, between the two.
-# ``held`` at 1, measured once (seed 0, the same 10-minute clones, style distance): keyboard
-# 0.132 (sample at 0.5: 0.117; its clone's reaction delay +0.03 where sampling's is -0.19),
-# angler 0.141 (0.326), nervous 0.451 (0.095), pointer 0.652 (0.336): right for a player
-# whose chance is drawn once a ball, wrong for one whose hand trembles every tick.
+# ``held`` at 1, measured once (seed 0, the same 10-minute clones as docs/playback.md,
+# style distance; sampling at 0.5 in brackets): angler 0.253 (0.326), keyboard 0.137 (0.117,
+# though its clone's reaction delay is -0.13 off the player's where sampling's is -0.19),
+# nervous 0.451 (0.095), pointer 0.660 (0.336): nearer for a player whose chance is drawn
+# once a ball, far further for one whose hand trembles every tick. Not the default.
 DEFAULT_PLAYBACK = Playback(SAMPLE, 0.5)
 
 
@@ -142,10 +143,12 @@ class BinPicker:
         # A string seed is hashed with SHA-512 by random: stable across runs and platforms.
         self._rng = random.Random(f"{self.playback.seed}/{seed}")
         self._direction: int | None = None
-        self._u = self._rng.random()
+        self._u = self._rng.random() if self.playback.by == HELD else 0.0
 
     def see(self, ball_vx: float) -> None:
         """The ball's horizontal speed this tick: a new draw is held when it turns."""
+        if self.playback.by != HELD:
+            return  # the other playbacks draw nothing here: their draws stay as they were
         direction = (ball_vx > 0.0) - (ball_vx < 0.0)
         if direction != self._direction:
             self._direction = direction

@@ -113,3 +113,15 @@ def test_a_held_draw_moves_when_the_chance_of_moving_passes_it():
         assert all(pick == 20 for pick in picks[picks.index(20) :])  # once down, it stays down
     by_tick_10 = sum(tick <= 10 for tick in first_presses) / len(first_presses)
     assert 0.43 < by_tick_10 < 0.57
+
+
+def test_sampling_draws_the_same_whether_or_not_the_ball_turns():
+    """Only held draws on a turn: a sampled match replays as before the held playback."""
+    rows = _rows()
+    picker = BinPicker(Playback(SAMPLE, 1.0, seed=1))
+    picker.reset(5)
+    turning = []
+    for index, row in enumerate(rows):
+        picker.see(1.0 if index % 7 < 3 else -1.0)
+        turning.append(picker.pick(row))
+    assert turning == _picks(Playback(SAMPLE, 1.0, seed=1), rows)
