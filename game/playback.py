@@ -88,31 +88,24 @@ def sample(scores: Sequence[float], temperature: float, rng: random.Random) -> i
     """A bin drawn with probability softmax(scores / temperature); argmax at 0."""
     if temperature == 0.0:
         return argmax(scores)
-    top = max(scores)
-    # Shifted by the top score: the largest weight is 1, so nothing overflows; at a tiny
-    # temperature every other weight underflows to 0 and the draw is the argmax.
-    weights = [math.exp((score - top) / temperature) for score in scores]
-    draw = rng.random() * math.fsum(weights)
-    for index, weight in enumerate(weights):
-        draw -= weight
-        if draw < 0.0:
-            return index
-    return argmax(scores)  # rounding left the draw at the very top
+    return quantile(scores, temperature, rng.random())
 
 
 def quantile(scores: Sequence[float], temperature: float, u: float) -> int:
     """The first bin, in command order, whose cumulative softmax(scores / temperature)
-    passes ``u`` in [0, 1): the draw ``sample`` makes, with the uniform given."""
+    passes ``u`` in [0, 1): ``sample``'s draw with the uniform given; argmax at 0."""
     if temperature == 0.0:
         return argmax(scores)
     top = max(scores)
+    # Shifted by the top score: the largest weight is 1, so nothing overflows; at a tiny
+    # temperature every other weight underflows to 0 and the draw is the argmax.
     weights = [math.exp((score - top) / temperature) for score in scores]
     draw = u * math.fsum(weights)
     for index, weight in enumerate(weights):
         draw -= weight
         if draw < 0.0:
             return index
-    return len(weights) - 1  # rounding left the draw at the very top
+    return argmax(scores)  # rounding left the draw at the very top
 
 
 def refine(scores: Sequence[float], index: int) -> float:
