@@ -172,6 +172,14 @@ class MirrorTrainer:
             weight_decay=self.config.weight_decay,
             fused=True,
         )
+        # The weights each step moves, and the played ones that follow them (none without an
+        # average), listed once: the step runs ten times a second of play.
+        self._trained = [p for p in self.model.parameters() if p.requires_grad]
+        self._averaged = (
+            [p for p in self.played.parameters() if p.requires_grad]
+            if self.played is not self.model
+            else []
+        )
         self._arch_steps = 0
         self._exporter = FastExporter(self.model)
         self._widen_inputs(self.storage.obs[: len(self.storage)])  # frames kept from before
@@ -311,11 +319,11 @@ class MirrorTrainer:
             group["lr"] = self._lr()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(self._trained, 1.0)
         self.optimizer.step()
         self.steps += 1
         self._arch_steps += 1
-        if self.played is not self.model:
+        if self._averaged:
             self._average()
         self.last_loss = float(loss.detach())
         return self.last_loss
@@ -325,10 +333,8 @@ class MirrorTrainer:
         """The played weights move a step towards the trained ones (``average``)."""
         n = self._arch_steps
         decay = min(self.config.average, (1.0 + n) / (10.0 + n))
-        pairs = zip(self.played.parameters(), self.model.parameters(), strict=True)
-        for played, trained in pairs:
-            if trained.requires_grad:  # the input range is widened in both as frames come
-                played.lerp_(trained, 1.0 - decay)
+        # the input range is not among them: it is widened in both as frames come
+        torch._foreach_lerp_(self._averaged, self._trained, 1.0 - decay)
 
     def _loss_aware(
         self,
