@@ -12,9 +12,7 @@ With ``LossPriority`` the sampler also adapts to the player: the trainer reports
 frame's loss (``update_losses``), and a frame's weight becomes its relevance weight (the prior
 the sliders set) times a clipped factor from its loss relative to the running mean, so frames
 the mirror still gets wrong come up more often. ``importance_weights`` undoes that factor's
-bias in the loss (not the prior's, which is the point of relevance), as in prioritized replay:
-in part over the first minutes of play, fully once the mirror has seen enough of the player
-(``LossPriority.beta_at``), so that it plays the player's odds, not its mistakes'.
+bias in the loss (not the prior's, which is the point of relevance), as in prioritized replay.
 
 Shape follows TorchRL / Stable-Baselines3: ``FrameStorage`` holds the frames (a bounded ring of
 numpy arrays), the sampler only holds one weight per slot in a ``SumTree`` and an injected
@@ -183,8 +181,8 @@ class LossPriority:
     ``(min factor in batch / its factor) ** beta``; 1 undoes the factor's bias fully, 0 not.
     Below 1 the frames the mirror gets wrong count for more than their share of the
     player's play: it learns them sooner, and predicts them more often than the player does
-    them (the keyboard persona's clone, at 0.5 throughout, pressed a key for 91-92% of the
-    balls coming at it where the player pressed for 87%, and so seemed to react 0.19 s sooner)."""
+    them (the keyboard persona's clone, at 0.5 throughout, pressed a key for 92% of the balls
+    coming at it where the player pressed for 87%, and so seemed to react 0.19 s sooner)."""
     beta_final: float = 1.0
     """The exponent once the mirror has learned the basics: it moves there in a straight
     line from ``beta`` over ``anneal_minutes`` of play after the first ``anneal_after``, as
