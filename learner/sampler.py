@@ -177,25 +177,8 @@ class LossPriority:
     max_factor: float = 4.0
     """The most a frame the mirror gets wrong is drawn, relative to its prior."""
     beta: float = 0.5
-    """Importance-sampling exponent at the start of play: each sample's loss is weighed by
-    ``(min factor in batch / its factor) ** beta``; 1 undoes the factor's bias fully, 0 not.
-    Below 1 the frames the mirror gets wrong count for more than their share of the
-    player's play: it learns them sooner, and predicts them more often than the player does
-    them (the keyboard persona's clone, at 0.5 throughout, pressed a key for 92% of the balls
-    coming at it where the player pressed for 87%, and so seemed to react 0.19 s sooner)."""
-    beta_final: float = 1.0
-    """The exponent once the mirror has learned the basics: it moves there in a straight
-    line from ``beta`` over ``anneal_minutes`` of play after the first ``anneal_after``, as
-    prioritized replay anneals it towards 1 by the end of training, so a mirror that has
-    seen enough of the player predicts the player's own odds."""
-    anneal_after: float = 3.0
-    """Minutes of play (the trainer's, recordings it was primed from included) at ``beta``
-    before the exponent starts towards ``beta_final``: early on, learning the moves it gets
-    wrong sooner matters most (with 1 from the start, the keyboard persona's clone agreed
-    0.005 less after 3 minutes, seeds 0-7)."""
-    anneal_minutes: float = 3.0
-    """Minutes of play over which the exponent goes from ``beta`` to ``beta_final``; 0: at
-    once."""
+    """Importance-sampling exponent: each sample's loss is weighed by
+    ``(min factor in batch / its factor) ** beta``; 1 undoes the factor's bias fully, 0 not."""
     mean_decay: float = 0.98
     """Per training step, how much of the running mean loss is kept (the reference loss)."""
 
@@ -213,21 +196,11 @@ class LossPriority:
                 "need 0 < min_factor <= 1 <= max_factor, got "
                 f"min_factor={self.min_factor!r}, max_factor={self.max_factor!r}"
             )
-        if self.beta > 1 or self.beta_final > 1 or self.mean_decay >= 1:
+        if self.beta > 1 or self.mean_decay >= 1:
             raise ValueError(
-                f"need beta <= 1, beta_final <= 1 and mean_decay < 1, got beta={self.beta!r}, "
-                f"beta_final={self.beta_final!r}, mean_decay={self.mean_decay!r}"
+                f"need beta <= 1 and mean_decay < 1, got beta={self.beta!r}, "
+                f"mean_decay={self.mean_decay!r}"
             )
-
-    def beta_at(self, minutes: float) -> float:
-        """The importance-sampling exponent after ``minutes`` of play."""
-        into = minutes - self.anneal_after
-        if into <= 0:
-            return self.beta
-        if self.anneal_minutes <= 0:
-            return self.beta_final
-        share = min(1.0, into / self.anneal_minutes)
-        return self.beta + (self.beta_final - self.beta) * share
 
 
 def relevance_weight(
@@ -706,16 +679,14 @@ class RelevanceSampler:
         self.loss_factor[slots] = factor
         self._reweigh(slots)
 
-    def importance_weights(self, slots: np.ndarray, minutes: float = 0.0) -> np.ndarray:
+    def importance_weights(self, slots: np.ndarray) -> np.ndarray:
         """Per-sample loss weights (B,) float32 for drawn slots (B,), at most 1: they undo the
-        loss factor's share of the draw odds, by the exponent for ``minutes`` of play
-        (``LossPriority.beta_at``); all 1 without it."""
+        loss factor's share of the draw odds (``LossPriority.beta``); all 1 without it."""
         slots = self.storage.check_slots(slots)
         if self.loss_priority is None or slots.size == 0:
             return np.ones(slots.size, dtype=np.float32)
         factor = self.loss_factor[slots]
-        beta = self.loss_priority.beta_at(minutes)
-        return ((factor.min() / factor) ** beta).astype(np.float32)
+        return ((factor.min() / factor) ** self.loss_priority.beta).astype(np.float32)
 
     def adaptation_focus(self) -> dict[str, float | None]:
         """What the adaptation currently favours: per phase, its share of the draws over the

@@ -349,8 +349,7 @@ class MirrorTrainer:
             logits.transpose(1, 2), targets.transpose(1, 2), reduction="none"
         )  # (B, T')
         per_sample = per_tick.mean(dim=1)  # (B,)
-        weights = self.sampler.importance_weights(slots, self.play_minutes())
-        weights = torch.from_numpy(weights).to(self.device)
+        weights = torch.from_numpy(self.sampler.importance_weights(slots)).to(self.device)
         self.sampler.update_losses(slots, per_sample.detach().cpu().numpy())
         return (weights * per_sample).mean()
 

@@ -607,44 +607,6 @@ def test_importance_weights_undo_the_loss_factor_share_of_the_odds():
         LossPriority(min_factor=2.0).validate()
 
 
-def test_the_importance_exponent_moves_from_beta_to_beta_final_over_the_first_minutes():
-    priority = LossPriority(beta=0.5, beta_final=1.0, anneal_after=3.0, anneal_minutes=4.0)
-    assert [priority.beta_at(m) for m in (0.0, 3.0, 5.0, 7.0, 30.0)] == [0.5, 0.5, 0.75, 1, 1]
-    assert LossPriority(anneal_after=0.0, anneal_minutes=0.0).beta_at(0.0) == 0.5
-    assert LossPriority(anneal_after=0.0, anneal_minutes=0.0).beta_at(0.01) == 1.0
-    storage, sampler = make_sampler(8, RelevanceWeights.uniform(), seed=7)
-    slots = add_frames(storage, [PHASE_APPROACH] * 4)
-    sampler.on_added(slots)
-    sampler.set_loss_priority(priority)
-    sampler.update_losses(slots, [0.5, 1.0, 2.0, 0.5])  # factors 0.5, 1, 2, 0.5
-    drawn = np.array([0, 1, 2])
-    # At the start the frames the mirror gets wrong keep part of their extra weight ...
-    np.testing.assert_allclose(sampler.importance_weights(drawn, 0.0), [1.0, 0.5**0.5, 0.5])
-    # ... once the mirror has seen enough, none: each frame counts as the player played it.
-    np.testing.assert_allclose(sampler.importance_weights(drawn, 12.0), [1.0, 0.5, 0.25])
-    with pytest.raises(ValueError, match="beta_final <= 1"):
-        LossPriority(beta_final=1.5).validate()
-
-
-def test_the_trainer_weighs_its_batches_by_the_exponent_for_its_minutes_of_play(monkeypatch):
-    from learner.config import TrainerConfig
-    from learner.trainer import MirrorTrainer
-
-    trainer = MirrorTrainer(TrainerConfig(batch_size=8, seed=0))
-    trainer.sampler.set_loss_priority(LossPriority())
-    asked: list[float] = []
-    weigh = trainer.sampler.importance_weights
-    monkeypatch.setattr(
-        trainer.sampler,
-        "importance_weights",
-        lambda slots, minutes=0.0: asked.append(minutes) or weigh(slots, minutes),
-    )
-    for before in _ticks_away_from_the_player(40):
-        trainer.add_tick(before, 0.5, [])
-    trainer.train_step()
-    assert asked == [pytest.approx(trainer.play_minutes())] and asked[0] > 0
-
-
 def test_adaptive_state_round_trips_through_state_dict_and_the_trainer_checkpoint():
     from learner.config import TrainerConfig
     from learner.trainer import MirrorTrainer
