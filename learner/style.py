@@ -15,6 +15,10 @@ collections side by side, figure by figure, as distributions:
 - the means, and the relative error of the clone's mean, signed ((clone - persona) /
   |persona|: +0.3 reacts 30% slower).
 
+The reaction delay is also split into its two parts (``REACTION_PARTS``, shown beside the
+figures and not in the style distance): the share of balls coming at the player it moves
+for at all, and its delay when it does.
+
 Two finite samples of one player are never exactly 0 apart, so each distance has its
 sampling bias taken off (twice the distance less the bootstrap's mean, at least 0) and its
 interval is the basic bootstrap interval (``distance_uncorrected`` keeps the plain one).
@@ -46,6 +50,7 @@ from learner.metrics import REACTION_THRESHOLD, play_headless
 
 __all__ = [
     "FIGURES",
+    "REACTION_PARTS",
     "Figure",
     "StyleSamples",
     "compare",
@@ -77,6 +82,17 @@ FIGURES = (
 )
 FIGURE_BY_NAME = {figure.name: figure for figure in FIGURES}
 
+# The reaction delay in its two parts, shown beside the figures and not in the style
+# distance (the delay above already is): whether the player moves at all for a ball coming
+# at it, and how soon when it does. A player who lets one ball in eight come to a paddle
+# already in place has a mean delay that those balls, counted whole, weigh on as much as
+# the timing of all the others; a clone that moves for a few of them more seems to react
+# sooner while its timing is the player's to the tick.
+REACTION_PARTS = (
+    Figure("reacts", "moves for the ball", "share of approaches", 0.05),
+    Figure("reaction_when_s", "delay when it moves", "s", 0.05),
+)
+
 
 class StyleSamples:
     """Frame sink keeping one side's style as samples, each tagged with its rally.
@@ -90,13 +106,15 @@ class StyleSamples:
     tick to the next's, or to the rally's end; a rally's ticks before its first approach are
     one too): ``paddle_speed`` (mean |command| while the ball is in play) and ``jitter``
     (mean |command change| from tick to tick). Per rally (serve to miss, either side):
-    ``rally_length`` (hits, both sides)."""
+    ``rally_length`` (hits, both sides). The reaction's parts (``REACTION_PARTS``): per
+    approach ``reacts`` (1 or 0), and ``reaction_when_s``, the delay of those it reacted to."""
 
     def __init__(self, side: str = LEFT, params: Params = DEFAULT_PARAMS) -> None:
         self.side = side
         self.params = params
-        self.values: dict[str, list[float]] = {figure.name: [] for figure in FIGURES}
-        self.rally_of: dict[str, list[int]] = {figure.name: [] for figure in FIGURES}
+        names = [figure.name for figure in FIGURES + REACTION_PARTS]
+        self.values: dict[str, list[float]] = {name: [] for name in names}
+        self.rally_of: dict[str, list[int]] = {name: [] for name in names}
         self.ticks = 0
         self._previous_command: float | None = None  # the command on the tick before
         self._rally = 0  # the index of the rally under way
@@ -135,6 +153,7 @@ class StyleSamples:
     def _end_approach(self) -> None:
         if self._approach_ticks is not None and not self._reacted:
             self._add("reaction_s", self._approach_ticks / self.params.tick_rate)
+            self._add("reacts", 0.0)
         self._approach_ticks = None
 
     def _end_rally(self, rally_hits: int | None) -> None:
@@ -179,7 +198,10 @@ class StyleSamples:
                 if not self._reacted and abs(command - self._approach_command) >= (
                     REACTION_THRESHOLD
                 ):
-                    self._add("reaction_s", self._approach_ticks / self.params.tick_rate)
+                    delay = self._approach_ticks / self.params.tick_rate
+                    self._add("reaction_s", delay)
+                    self._add("reaction_when_s", delay)
+                    self._add("reacts", 1.0)
                     self._reacted = True
                 self._approach_ticks += 1
         self._previous_command = command
@@ -362,6 +384,10 @@ def compare(
     else:
         overall = np.full(resamples + 1, np.nan)
     distance, distance_ci = _corrected(overall)
+    parts = {
+        figure.name: _compare_figure(figure, persona, clone, persona_draws, clone_draws)[0]
+        for figure in REACTION_PARTS
+    }
     return {
         "style_distance": distance,
         "style_distance_ci": distance_ci,
@@ -371,6 +397,7 @@ def compare(
         "persona_rallies": persona.rallies,
         "clone_rallies": clone.rallies,
         "figures": figures,
+        "reaction_parts": parts,  # beside the figures, not in the style distance
     }
 
 
@@ -403,23 +430,27 @@ def format_comparison(result: dict, twin: dict | None = None, indent: str = "  "
     if twin is not None:
         header += f" {'twin distance':>14s}"
     lines = [indent + header]
-    for figure in FIGURES:
-        entry = result["figures"][figure.name]
+    parts = result.get("reaction_parts") or {}
+    rows = [(figure, result["figures"][figure.name]) for figure in FIGURES]
+    rows += [(figure, parts[figure.name]) for figure in REACTION_PARTS if figure.name in parts]
+    for figure, entry in rows:
         if entry.get("distance") is None:
             lines.append(
                 f"{indent}{figure.label:26s} no samples (persona {entry['persona_n']}, "
                 f"clone {entry['clone_n']})"
             )
             continue
+        label = figure.label if figure in FIGURES else f"({figure.label})"
         line = (
-            f"{figure.label:26s} "
+            f"{label:26s} "
             f"{_value(entry['persona_mean']):>7s} {_ci(entry['persona_mean_ci']):>18s} "
             f"{_value(entry['clone_mean']):>7s} {_ci(entry['clone_mean_ci']):>18s} "
             f"{_value(entry['rel_error'], 2):>6s} {_ci(entry['rel_error_ci'], 2):>17s} "
             f"{_value(entry['distance'], 2):>6s} {_ci(entry['distance_ci'], 2):>17s}"
         )
         if twin is not None:
-            line += f" {_value(twin['figures'][figure.name].get('distance'), 2):>14s}"
+            floor = {**twin["figures"], **(twin.get("reaction_parts") or {})}.get(figure.name)
+            line += f" {_value((floor or {}).get('distance'), 2):>14s}"
         lines.append(indent + line)
     summary = (
         f"style distance {_value(result['style_distance'], 3)} {_ci(result['style_distance_ci'])}"
@@ -432,4 +463,8 @@ def format_comparison(result: dict, twin: dict | None = None, indent: str = "  "
     if result["figures_left_out"]:
         summary += f" (left out, no samples: {', '.join(result['figures_left_out'])})"
     lines.append(indent + summary)
+    if parts:
+        lines.append(
+            indent + "(in brackets: the reaction delay's two parts, not in the style distance)"
+        )
     return lines

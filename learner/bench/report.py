@@ -15,7 +15,7 @@ from pathlib import Path
 
 from learner.bench.cli import LIVE_SAMPLER
 from learner.bench.loop import machine_description
-from learner.style import FIGURES
+from learner.style import FIGURES, REACTION_PARTS
 
 
 def _load(folder: Path, name: str) -> dict | None:
@@ -164,12 +164,14 @@ def _style_table(runs: list[dict]) -> list[str]:
         "style distance (mean over the figures of the Wasserstein-1 distance between the two "
         "distributions, in the persona's spreads) with its 95% interval (bootstrap over "
         "rallies), the persona against itself on other matches (the floor), and per figure "
-        "the relative error of the clone's mean, with its interval.",
+        "the relative error of the clone's mean, with its interval. The last two columns "
+        "split the reaction delay into its parts (not in the style distance): the share of "
+        "balls coming at the player it moves for at all, and its delay when it does.",
         "",
         "| persona | model | seed | clone plays by | style distance | floor | "
-        + " | ".join(figure.label for figure in FIGURES)
+        + " | ".join(figure.label for figure in FIGURES + REACTION_PARTS)
         + " |",
-        "|" + "---|" * (6 + len(FIGURES)),
+        "|" + "---|" * (6 + len(FIGURES) + len(REACTION_PARTS)),
     ]
     for run in runs:
         clone, twin = run["style"]["clone"], run["style"]["twin"]
@@ -177,8 +179,9 @@ def _style_table(runs: list[dict]) -> list[str]:
             _with_ci(clone["style_distance"], clone["style_distance_ci"]),
             _with_ci(twin["style_distance"], twin["style_distance_ci"]),
         ]
-        for figure in FIGURES:
-            entry = clone["figures"].get(figure.name) or {}
+        figures = {**clone["figures"], **(clone.get("reaction_parts") or {})}
+        for figure in FIGURES + REACTION_PARTS:  # runs from before the parts show "—"
+            entry = figures.get(figure.name) or {}
             cells.append(_with_ci(entry.get("rel_error"), entry.get("rel_error_ci"), signed=True))
         lines.append(
             f"| {run['persona']} | {run['model']} | {run.get('seed', 0)} | "

@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import wasserstein_distance
 
 from game.personas import load_persona
-from learner.style import FIGURES, _w1, compare, play_style
+from learner.style import FIGURES, _w1, compare, format_comparison, play_style
 
 MINUTES = 8.0  # enough rallies for the comparisons below, about a second each
 
@@ -35,6 +35,26 @@ def test_a_player_who_turns_on_the_first_tick_of_an_approach_reacts_in_0_s(keybo
     assert len(reactions) >= 30
     assert np.median(reactions) == 0.0
     assert np.min(keyboard.arrays("reaction_s")[0]) > 0.0
+
+
+def test_the_reaction_delay_splits_into_whether_it_moves_and_how_soon(keyboard):
+    """The keyboard player leaves some balls to a paddle already close enough: it moves for
+    most balls, not all, and when it moves it has waited about its reaction time. The
+    predictor moves for more of them, at once; the parts show it, outside the distance."""
+    reacts, _ = keyboard.arrays("reacts")
+    when, _ = keyboard.arrays("reaction_when_s")
+    assert len(reacts) == len(keyboard.arrays("reaction_s")[0])
+    assert set(np.unique(reacts)) == {0.0, 1.0} and len(when) == reacts.sum()
+    assert 0.6 < reacts.mean() < 0.97
+    assert np.median(when) >= 0.15
+    predictor = play_style(load_persona("predictor"), 2.0, [1])
+    result = compare(keyboard, predictor, resamples=50)
+    parts = result["reaction_parts"]
+    assert parts["reacts"]["rel_error"] > 0.03  # moves for more of the balls
+    assert parts["reaction_when_s"]["rel_error"] < -0.5  # and sooner
+    assert set(result["figures"]) == {figure.name for figure in FIGURES}
+    table = "\n".join(format_comparison(result))
+    assert "(moves for the ball)" in table and "(delay when it moves)" in table
 
 
 def test_a_persona_against_itself_under_other_seeds_is_near_zero(keyboard):
