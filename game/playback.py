@@ -41,7 +41,7 @@ PLAY_BY = (ARGMAX, SAMPLE, HELD)
 
 @dataclass(frozen=True)
 class Playback:
-    by: str = ARGMAX  # ARGMAX or SAMPLE
+    by: str = ARGMAX  # ARGMAX, SAMPLE or HELD
     temperature: float = 1.0  # SAMPLE, HELD: scores / temperature before the softmax
     seed: int = 0  # SAMPLE, HELD: with each match's seed, the draws' seed
     refine: bool = True  # play the local mean around the bin picked (``refine``), not the bin
