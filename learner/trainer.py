@@ -471,10 +471,11 @@ class MirrorTrainer:
                 f"{CONTRACT_VERSION}); the mirror is retrained from your recordings"
             )
         # A mirror saved before an option existed was trained without it: no input
-        # normalisation, and (an MLP) no column read at every tick and no periodic reading.
+        # normalisation, and (an MLP) no column read at every tick, no periodic reading and
+        # no paddle moves.
         saved_before: dict = {"normalize": False}
         if state["architecture"] == "mlp":
-            saved_before.update(dense=[], periodic=0)
+            saved_before.update(dense=[], periodic=0, motion=0)
         model_config = dict(state["model_config"])
         if "frames" in model_config:  # the MLP's first 400 ms window: the newest N ticks
             model_config["taps"] = list(range(model_config.pop("frames")))

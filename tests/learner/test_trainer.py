@@ -145,6 +145,13 @@ def test_a_mirror_saved_before_its_periodic_reading_resumes_as_it_was_trained():
     np.testing.assert_array_equal(resumed.predict(obs), old.predict(obs))
 
 
+def test_a_mirror_saved_before_it_read_the_paddle_moves_resumes_as_it_was_trained():
+    old, resumed = _resumed_from_before("motion", 0, ("moves",))
+    assert resumed.model.config.motion == 0
+    obs = old.storage.obs[:16]
+    np.testing.assert_array_equal(resumed.predict(obs), old.predict(obs))
+
+
 def test_a_mirror_saved_by_the_first_game_that_saw_400_ms_resumes_as_it_was_trained():
     """A checkpoint saved by the game at commit 435588f (``data/make_mirror_435588f.py``),
     the first of this contract: its MLP read the newest 24 ticks through a shared layer

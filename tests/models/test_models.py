@@ -8,7 +8,9 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from game.engine import LEFT, new_match, step, view
 from learner.exporter import FastExporter, export_onnx
+from learner.features import ObservationBuilder
 from models.contract import COLUMN, HISTORY, METADATA_KEYS, NUM_BINS, NUM_FEATURES
 from models.registry import build_model
 from models.tiny_transformer import TinyTransformer, TransformerConfig
@@ -72,6 +74,10 @@ def test_bad_configs_are_refused_with_the_value():
         build_model("mlp", {"periodic_columns": [4, 4]})
     with pytest.raises(ValueError, match=r"got \[12\]"):
         build_model("mlp", {"periodic_columns": [12]})
+    with pytest.raises(ValueError, match="motion must be 0 \\(none\\) to 23 moves, got 24"):
+        build_model("mlp", {"motion": 24})
+    with pytest.raises(ValueError, match="max_move must be a positive number, got 0"):
+        build_model("mlp", {"max_move": 0.0})
 
 
 def test_the_mlp_sees_to_the_tick_when_the_ball_turned():
@@ -87,3 +93,20 @@ def test_the_mlp_sees_to_the_tick_when_the_ball_turned():
     assert not torch.allclose(model(obs), model(earlier))
     blind = build_model("mlp", {"dense": []})
     assert torch.allclose(blind(obs), blind(earlier))
+
+
+def test_the_mlp_reads_the_commands_the_paddle_just_followed():
+    """A keyboard player's key held is memory: the MLP reads the paddle's last moves in
+    commands (full speed up is -1), not as the small difference of two positions. Played
+    through the real game, what it reads is the commands the player gave, tick by tick."""
+    model = build_model("mlp")
+    given = [1.0, 1.0, 0.0, -1.0, -0.5, 0.25, 1.0]
+    state = new_match(0)._replace(left_y=0.5)
+    builder = ObservationBuilder()
+    builder.push(view(state, LEFT))
+    for index, command in enumerate(given):
+        state, _ = step(state, command, 0.0)
+        window = torch.from_numpy(builder.push(view(state, LEFT)))[None]
+        newest = given[max(0, index - 2) : index + 1]
+        read = (window[0, -1 - model.config.motion :, COLUMN["paddle_y"]] @ model.moves).tolist()
+        assert read[-len(newest) :] == pytest.approx(newest, abs=1e-4)
