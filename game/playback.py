@@ -68,6 +68,9 @@ class Playback:
 # 1 against 0.5: -0.021, [-0.049, +0.007]). Sampling takes most of its gain on the players
 # with noise in every tick (nervous, pointer) for a little on the steadiest (angler). 1 has
 # had the lower mean both times but no interval excludes 0; 0.5 stays, between the two.
+# With the paddle's moves read (``models.mlp.MLPConfig.motion``, out/playback9): 0.138 by
+# argmax, 0.107 at 0.5 (argmax - 0.031, [-0.053, -0.012]: the first interval to exclude 0),
+# 0.103 at 1 (1 against 0.5: -0.004, [-0.031, +0.021], lower in 7 of 16). 0.5 stays.
 # ``held`` at 1, measured once (seed 0, the same 10-minute clones as docs/playback.md,
 # style distance; sampling at 0.5 in brackets): angler 0.253 (0.326), keyboard 0.137 (0.117,
 # though its clone's reaction delay is -0.13 off the player's where sampling's is -0.19),
