@@ -235,7 +235,8 @@ def add_learning_parsers(sub) -> None:
         help="can each clone be told apart: clone x persona agreement matrix",
         description="Trains one clone per persona, then scores every clone on every "
         "persona's held-out play (agreement) and sets every clone's style beside every "
-        "persona's (style distance over --style-minutes of play each).",
+        "persona's (style distance over --style-minutes of play each). Accuracy is read by "
+        "persona: the share whose own clone is the nearest to their play.",
     )
     stylometry.add_argument(
         "--persona", action="append", metavar="SPEC", help="repeat; default: all built-ins"

@@ -57,7 +57,16 @@ def test_report_renders_every_section(tmp_path):
             "style_distance_ci": [0.3, 0.5],
             "figures": figures,
         },
-        "twin": {"style_distance": 0.02, "style_distance_ci": [0.0, 0.06], "figures": figures},
+        "twin": {
+            "style_distance": 0.02,
+            "style_distance_ci": [0.0, 0.06],
+            # The persona on other matches: its reaction mean off by 30%, its meeting by 5%.
+            "figures": {
+                **figures,
+                "reaction_s": {"rel_error": 0.3, "rel_error_ci": [-0.1, 0.9]},
+                "meet_offset": {"rel_error": -0.05, "rel_error_ci": [-0.1, 0.0]},
+            },
+        },
         "playbacks": [
             {
                 "playback": name,
@@ -90,7 +99,9 @@ def test_report_renders_every_section(tmp_path):
                 "personas": ["a", "b"],
                 "minutes": 3,
                 "sampler": "adaptive-uniform",
-                "matrix": [[0.9, 0.5], [0.4, 0.8]],
+                # b's play is noisier: a's clone agrees best with its own player, b's clone
+                # agrees better with a's steady play than with b's, yet is b's best copy.
+                "matrix": [[0.9, 0.5], [0.85, 0.8]],
                 "accuracy": 1.0,
                 "style_minutes": 20,
                 "style_matrix": [[0.3, 2.5], [1.9, 0.2]],
@@ -110,13 +121,21 @@ def test_report_renders_every_section(tmp_path):
         "| chaser | mlp | relevance | 0 | 0.970 | 0.990 | 0.50 / 1.00 / — |",
         "--minutes 10 --seed S --sampler relevance [--model transformer]",
         "`python main.py bench stylometry --minutes 3 --json",
-        "**0.900**",
-        "Accuracy (clones closest to their own persona): 1.00",
+        "| a | **0.900** | 0.500 |",
+        "| b | 0.850 | **0.800** |",
+        "columns compare): 1.00",
+        "a steadier look-alike): 0.50",
         "| chaser | mlp | 0 | argmax | 0.40 [0.30, 0.50] | 0.02 [0.00, 0.06] | "
         "+0.10 [0.05, 0.15] |",
         "| a | **0.30** | 2.50 |",
         "persona's spreads, so columns compare): 1.00",
         "| chaser | 0 | 0.970 | 0.02 [0.00, 0.06] | 0.40 [0.30, 0.50] | **0.25 [0.15, 0.35]** |",
         "| sample T=1 | 0.250 | -0.150 [-0.150, -0.150] | 1 of 1 |",
+        "| chaser | 0 | — | +0.10 [0.05, 0.15] | +0.30 [-0.10, 0.90] | — | +0.10 [0.05, 0.15] | "
+        "-0.05 [-0.10, 0.00] |",
+        "Reaction delay within 10%: the clone in 1 of 1 runs, the persona on other matches in "
+        "0 of 1.",
+        "Meets the ball off centre within 10%: the clone in 1 of 1 runs, the persona on other "
+        "matches in 1 of 1.",
     ):
         assert expected in text, expected
