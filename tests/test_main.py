@@ -58,6 +58,7 @@ def test_a_command_line_mistake_is_one_line_and_exit_2(tmp_path):
             ("play", "--play-by", "sample", "--temperature", "-1", "--data-dir", tmp_path),
             "temperature must be",
         ),
+        (("play", "--top-p", "0", "--data-dir", tmp_path), "top_p must be"),
         (("mirror", "list", "--player", "a/b"), "player name must be"),
     ]:
         result = run_main(*args)

@@ -1,6 +1,6 @@
 """What the command bodies share: ``UsageError``, the player's profile from ``--data-dir`` and
-``--player``, how a mirror plays (``--play-by``, ``--temperature``), and serving a web app
-(the game, the replay viewer) until Ctrl-C.
+``--player``, how a mirror plays (``--play-by``, ``--temperature``, ``--top-p``), and serving a
+web app (the game, the replay viewer) until Ctrl-C.
 
 Importing this module loads nothing heavy: ``main.py`` imports it to build its parser, and
 each helper imports what it needs when it runs.
@@ -33,7 +33,8 @@ def player_profile(args: argparse.Namespace) -> Profile:
 
 
 def add_playback_options(parser: argparse.ArgumentParser) -> None:
-    """``--play-by`` and ``--temperature``: how a mirror turns its scores into commands."""
+    """``--play-by``, ``--temperature`` and ``--top-p``: how a mirror turns its scores into
+    commands."""
     from game.playback import DEFAULT_PLAYBACK, PLAY_BY  # light: no numpy
 
     parser.add_argument(
@@ -53,6 +54,15 @@ def add_playback_options(parser: argparse.ArgumentParser) -> None:
         help="with --play-by sample or held: 1 draws from the predicted distribution as it is, "
         "below 1 sharpens it towards argmax, 0 is argmax (default: %(default)g)",
     )
+    parser.add_argument(
+        "--top-p",
+        type=float,
+        default=DEFAULT_PLAYBACK.top_p,
+        metavar="P",
+        help="with --play-by sample or held: draw only among the likeliest commands that "
+        "together hold this share of the probability (nucleus sampling); 1 draws among all "
+        "(default: %(default)g)",
+    )
 
 
 def playback_from(args: argparse.Namespace, seed: int = 0):
@@ -60,7 +70,7 @@ def playback_from(args: argparse.Namespace, seed: int = 0):
     from game.playback import Playback
 
     try:
-        return Playback(args.play_by, args.temperature, seed)
+        return Playback(args.play_by, args.temperature, seed, top_p=args.top_p)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

@@ -48,12 +48,31 @@ def test_draws_follow_the_softmax_of_the_scores_over_the_temperature():
             assert counts[index] / 20000 == pytest.approx(weights[index] / sum(weights), abs=0.02)
 
 
+def test_nucleus_sampling_draws_only_the_likeliest_bins_that_hold_the_share():
+    """Probabilities 0.5, 0.3, 0.15, 0.05: a top-p of 0.75 keeps the first two (0.8), drawn
+    in their own proportion 5:3; the two unlikely bins are never played."""
+    scores = [math.log(p) for p in (0.5, 0.3, 0.15, 0.05)] + [-80.0] * 17
+    rng = random.Random(0)
+    counts = [0] * 21
+    for _ in range(20000):
+        counts[sample(scores, 1.0, rng, top_p=0.75)] += 1
+    assert counts[2] == counts[3] == 0
+    assert counts[0] / 20000 == pytest.approx(0.5 / 0.8, abs=0.02)
+    picker = BinPicker(Playback(SAMPLE, 1.0, seed=1, top_p=0.75))
+    picker.reset(0)
+    assert {picker.pick(scores) for _ in range(2000)} == {0, 1}
+    assert Playback(SAMPLE, 1.0, top_p=0.75).describe() == "sample T=1 top-p=0.75"
+
+
 def test_bad_playbacks_are_refused_with_the_value():
     with pytest.raises(ValueError, match="by='best'"):
         Playback("best")
     for temperature in (-0.5, math.inf, math.nan):
         with pytest.raises(ValueError, match="temperature="):
             Playback(SAMPLE, temperature)
+    for top_p in (0.0, 1.5, math.nan):
+        with pytest.raises(ValueError, match="top_p="):
+            Playback(SAMPLE, 1.0, top_p=top_p)
 
 
 def test_the_bin_picked_is_refined_to_the_mean_of_it_and_its_neighbours():
