@@ -244,6 +244,44 @@ def _target_table(runs: list[dict]) -> list[str]:
     return lines
 
 
+def _accuracies(result: dict) -> tuple[float, float, float | None, list[str]]:
+    """(agreement accuracy by persona, by clone, style accuracy, the personas whose nearest
+    clone by either is another's), from the matrices, so a JSON from before the agreement
+    accuracy was read by persona reads the same."""
+    names, matrix = result["personas"], result["matrix"]
+    best = [max(column) for column in zip(*matrix, strict=True)]
+    own = [matrix[j][j] == best[j] for j in range(len(names))]
+    by_clone = sum(row[i] == max(row) for i, row in enumerate(matrix)) / len(names)
+    style = result.get("style_matrix")
+    style_own = [True] * len(names)
+    if style:
+        nearest = [min(column) for column in zip(*style, strict=True)]
+        style_own = [style[j][j] == nearest[j] for j in range(len(names))]
+    missed = [name for name, a, b in zip(names, own, style_own, strict=True) if not (a and b)]
+    style_accuracy = sum(style_own) / len(names) if style else None
+    return sum(own) / len(names), by_clone, style_accuracy, missed
+
+
+def _stylometry_seeds(runs: list[dict]) -> list[str]:
+    """One line per stylometry run (``stylometry-*.json``): how steady the accuracies are."""
+    if not runs:
+        return []
+    lines = [
+        "Every stylometry run kept (`bench stylometry --minutes M --seed S`), its accuracies "
+        "and the personas whose nearest clone, by agreement or by style, is another's:",
+        "",
+        "| minutes | seed | accuracy | by clone | style accuracy | missed |",
+        "|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        by_persona, by_clone, style, missed = _accuracies(run)
+        lines.append(
+            f"| {run['minutes']:g} | {run['seed']} | {by_persona:.2f} | {by_clone:.2f} | "
+            f"{_fmt(style, 2)} | {', '.join(missed) or '—'} |"
+        )
+    return [*lines, ""]
+
+
 def _stylometry_section(result: dict | None) -> list[str]:
     if not result:
         return []
@@ -266,9 +304,7 @@ def _stylometry_section(result: dict | None) -> list[str]:
     for name, row in zip(names, matrix, strict=True):
         cells = [f"**{v:.3f}**" if v == b else f"{v:.3f}" for v, b in zip(row, best, strict=True)]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    # From the matrix, so a JSON from before the accuracy was read by column reads the same.
-    by_persona = sum(matrix[j][j] == best[j] for j in range(len(names))) / len(names)
-    by_clone = sum(row[i] == max(row) for i, row in enumerate(matrix)) / len(names)
+    by_persona, by_clone, _, _ = _accuracies(result)
     lines += [
         "",
         "Accuracy (personas whose own clone agrees best with their play; every clone in a "
@@ -411,6 +447,11 @@ def render(folder: Path) -> str:
     lines += _fidelity_section(fidelity)
     lines += _playback_section(fidelity)
     lines += _stylometry_section(_load(folder, "stylometry.json"))
+    seeds = sorted(
+        (json.loads(p.read_text()) for p in folder.glob("stylometry-*.json")),
+        key=lambda r: (r["minutes"], r["seed"]),
+    )
+    lines += _stylometry_seeds(seeds)
     return "\n".join(lines)
 
 

@@ -109,6 +109,18 @@ def test_report_renders_every_section(tmp_path):
             }
         )
     )
+    # Another seed kept: b's play is nearest a's clone in style.
+    (tmp_path / "stylometry-s1.json").write_text(
+        json.dumps(
+            {
+                "personas": ["a", "b"],
+                "minutes": 10,
+                "seed": 1,
+                "matrix": [[0.9, 0.5], [0.4, 0.8]],
+                "style_matrix": [[0.3, 0.2], [1.9, 0.4]],
+            }
+        )
+    )
     out = tmp_path / "results.md"
     result = run_main("bench", "report", "--from", tmp_path, "--out", out)
     assert result.returncode == 0, result.stderr
@@ -125,6 +137,7 @@ def test_report_renders_every_section(tmp_path):
         "| b | 0.850 | **0.800** |",
         "columns compare): 1.00",
         "a steadier look-alike): 0.50",
+        "| 10 | 1 | 1.00 | 1.00 | 0.50 | b |",
         "| chaser | mlp | 0 | argmax | 0.40 [0.30, 0.50] | 0.02 [0.00, 0.06] | "
         "+0.10 [0.05, 0.15] |",
         "| a | **0.30** | 2.50 |",
