@@ -16,6 +16,7 @@ from game.personas import BUILT_IN, PersonaError, load_persona
 from game.playback import ARGMAX, DEFAULT_PLAYBACK, SAMPLE, Playback
 from learner.bench import write_json
 from learner.bench.cli import LIVE_SAMPLER, SAMPLERS, STYLE_MINUTES, STYLE_SEEDS
+from learner.bench.report import accuracies
 from learner.config import TrainerConfig
 from learner.metrics import agreement_on, held_out_play, twin_agreement
 from learner.mirror import fixed_mirror
@@ -295,14 +296,6 @@ def stylometry(
         for spec, player in zip(specs, players, strict=True)
     ]
     matrix = [[round(agreement_on(m, h)[0], 6) for h in heldouts] for m in models]
-    # By column, as the style below: every clone in a column is scored on the same play. A
-    # row holds plays of different noise (the misjudging player agrees with itself 0.68 of
-    # the time, the angler 1.0), so the clone of a noisy player can agree best with a
-    # steadier look-alike while it copies its own player far above that player's twin.
-    own_best = [
-        int(np.argmax(column)) == j for j, column in enumerate(np.asarray(matrix, dtype=float).T)
-    ]
-    clone_best = [int(np.argmax(row)) == i for i, row in enumerate(matrix)]
     # Style: each persona and each clone on the same matches; the twin on other ones.
     played = style_seeds(seed, style.seeds)
     elsewhere = style_seeds(seed, style.seeds, TWIN_STYLE_SEED_OFFSET)
@@ -327,6 +320,7 @@ def stylometry(
     # By column: a distance is in its persona's spreads, so only one persona's are comparable.
     columns = np.asarray(style_matrix, dtype=float).T
     own_nearest = [int(np.nanargmin(column)) == j for j, column in enumerate(columns)]
+    by_persona, by_clone, _, _ = accuracies({"personas": specs, "matrix": matrix})
     return {
         "personas": specs,
         "minutes": minutes,
@@ -334,8 +328,8 @@ def stylometry(
         "model": model,
         "sampler": sampler,
         "matrix": matrix,
-        "accuracy": sum(own_best) / len(specs),
-        "accuracy_by_clone": sum(clone_best) / len(specs),
+        "accuracy": by_persona,
+        "accuracy_by_clone": by_clone,
         "style_minutes": style.minutes,
         "playback": style.playback.describe(),
         "style_seeds": played,

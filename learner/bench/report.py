@@ -244,10 +244,14 @@ def _target_table(runs: list[dict]) -> list[str]:
     return lines
 
 
-def _accuracies(result: dict) -> tuple[float, float, float | None, list[str]]:
-    """(agreement accuracy by persona, by clone, style accuracy, the personas whose nearest
-    clone by either is another's), from the matrices, so a JSON from before the agreement
-    accuracy was read by persona reads the same."""
+def accuracies(result: dict) -> tuple[float, float, float | None, list[str]]:
+    """A stylometry result's (agreement accuracy by persona, by clone, style accuracy, the
+    personas whose nearest clone by either is another's), from its matrices: ``bench
+    stylometry`` reports these, and a JSON from before the agreement accuracy was read by
+    persona reads the same here. By persona, as the style: every clone in a column is judged
+    on the same play. A row holds plays of different noise (the misjudging player agrees
+    with itself 0.68 of the time, the angler 1.0), so a noisy player's clone can agree best
+    with a steadier look-alike while it copies its own player far above that player's twin."""
     names, matrix = result["personas"], result["matrix"]
     best = [max(column) for column in zip(*matrix, strict=True)]
     own = [matrix[j][j] == best[j] for j in range(len(names))]
@@ -274,7 +278,7 @@ def _stylometry_seeds(runs: list[dict]) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for run in runs:
-        by_persona, by_clone, style, missed = _accuracies(run)
+        by_persona, by_clone, style, missed = accuracies(run)
         lines.append(
             f"| {run['minutes']:g} | {run['seed']} | {by_persona:.2f} | {by_clone:.2f} | "
             f"{_fmt(style, 2)} | {', '.join(missed) or '—'} |"
@@ -304,7 +308,7 @@ def _stylometry_section(result: dict | None) -> list[str]:
     for name, row in zip(names, matrix, strict=True):
         cells = [f"**{v:.3f}**" if v == b else f"{v:.3f}" for v, b in zip(row, best, strict=True)]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    by_persona, by_clone, _, _ = _accuracies(result)
+    by_persona, by_clone, _, _ = accuracies(result)
     lines += [
         "",
         "Accuracy (personas whose own clone agrees best with their play; every clone in a "
