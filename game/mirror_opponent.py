@@ -48,7 +48,15 @@ import onnxruntime as ort
 from game.engine import View
 from game.files import atomic_write
 from game.opponent import Opponent, ScriptedOpponent
-from game.playback import ARGMAX, DEFAULT_PLAYBACK, BinPicker, Playback, refine
+from game.playback import (
+    ARGMAX,
+    DEFAULT_PLAYBACK,
+    TEMPERATURE_RANGE,
+    BinPicker,
+    Playback,
+    model_temperature,
+    refine,
+)
 from game.session import GAP_AFTER_TICK
 from models.contract import (
     AGREEMENT_TOLERANCE,
@@ -422,6 +430,13 @@ def check_metadata(metadata: dict[str, str]) -> None:
                 f"metadata validation_agreement is {agreement_text[:40]!r}, "
                 f"needs a number in [0, 1] or nothing"
             )
+    temperature_text = metadata.get("temperature")
+    if temperature_text and (len(temperature_text) > 40 or model_temperature(metadata) is None):
+        low, high = TEMPERATURE_RANGE
+        raise CandidateRejected(
+            f"metadata temperature is {temperature_text[:40]!r}, "
+            f"needs a number in [{low:g}, {high:g}] or nothing"
+        )
 
 
 def run_with_deadline(
@@ -515,6 +530,23 @@ class MirrorOpponent:
     def model_version(self) -> int:
         return self.model.version if self.model else 0
 
+    @property
+    def temperature(self) -> float | None:
+        """The temperature its draws use now (None: it plays by argmax)."""
+        return None if self.playback.by == ARGMAX else self._picker.temperature
+
+    @property
+    def temperature_source(self) -> str | None:
+        """Where its draws' temperature comes from: "own" (the playing model carries one,
+        found for its player), "default" (it carries none), "set" (the player chose one);
+        None when it plays by argmax."""
+        if self.playback.by == ARGMAX:
+            return None
+        if self.playback.temperature is not None:
+            return "set"
+        own = self.model is not None and model_temperature(self.model.metadata) is not None
+        return "own" if own else "default"
+
     def offer(self, model: Model | None) -> None:
         """Called from any thread: the next tick plays this model (None: back to scripted)."""
         self._next = model if model is not None else _NO_MODEL
@@ -570,6 +602,7 @@ class MirrorOpponent:
     def _start(self, model: Model | None) -> None:
         self.model = model
         self.swaps += 1
+        self._picker.use_model(model.metadata if model is not None else {})
         if model is not None:
             if self._watchdog is not None:
                 self._watchdog.wake.set()

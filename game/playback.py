@@ -7,7 +7,9 @@ softened or sharpened by a temperature (scores divided by it before the softmax:
 model's own distribution, towards 0 it becomes argmax), from a generator seeded by the
 playback's seed and the match's, so a match replays exactly. What is measured best (``bench
 fidelity``/``stylometry``'s style distance, see ``DEFAULT_PLAYBACK``) is the default:
-sampling at 0.5.
+sampling at the model's own temperature (``temperature=None``, "auto"): the one its trainer
+found makes the mirror as jittery as the player (``learner.calibration``), carried in the
+model file's metadata; a model without one samples at ``FALLBACK_TEMPERATURE``, 0.5.
 
 Either way the bin picked is then refined (``refine``, on unless ``refine=False``): the mirror
 plays the mean of that bin and its two neighbours, weighted by their probabilities. A model
@@ -37,12 +39,31 @@ ARGMAX = "argmax"
 SAMPLE = "sample"
 HELD = "held"
 PLAY_BY = (ARGMAX, SAMPLE, HELD)
+AUTO = None  # Playback.temperature: the model's own (its metadata), else the fallback
+FALLBACK_TEMPERATURE = 0.5  # what a model without a temperature of its own samples at
+TEMPERATURE_RANGE = (0.05, 4.0)  # a model's own temperature must lie here (checked on load)
+
+
+def model_temperature(metadata: dict[str, str]) -> float | None:
+    """The temperature a model file carries (``temperature`` in its metadata), or None when it
+    carries none. The game's checks (``game.mirror_opponent.check_metadata``) refuse a model
+    whose temperature is not a number in ``TEMPERATURE_RANGE``; this reads a checked one."""
+    text = metadata.get("temperature")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    low, high = TEMPERATURE_RANGE
+    return value if low <= value <= high else None
 
 
 @dataclass(frozen=True)
 class Playback:
     by: str = ARGMAX  # ARGMAX, SAMPLE or HELD
-    temperature: float = 1.0  # SAMPLE, HELD: scores / temperature before the softmax
+    temperature: float | None = 1.0  # SAMPLE, HELD: scores / temperature before the
+    # softmax; AUTO (None): the model's own (``model_temperature``), else FALLBACK_TEMPERATURE
     seed: int = 0  # SAMPLE, HELD: with each match's seed, the draws' seed
     refine: bool = True  # play the local mean around the bin picked (``refine``), not the bin
     top_p: float = 1.0  # SAMPLE, HELD: draw only among the likeliest bins that together
@@ -51,7 +72,9 @@ class Playback:
     def __post_init__(self) -> None:
         if self.by not in PLAY_BY:
             raise ValueError(f"playback must be one of {', '.join(PLAY_BY)}, got by={self.by!r}")
-        if not (math.isfinite(self.temperature) and self.temperature >= 0.0):
+        if self.temperature is not AUTO and not (
+            math.isfinite(self.temperature) and self.temperature >= 0.0
+        ):
             raise ValueError(
                 f"temperature must be a finite number >= 0, got temperature={self.temperature}"
             )
@@ -60,8 +83,10 @@ class Playback:
             raise ValueError(f"top_p must be a share above 0, at most 1, got top_p={self.top_p}")
 
     def describe(self) -> str:
-        sampled = self.by != ARGMAX and self.temperature > 0.0
-        how = f"{self.by} T={self.temperature:g}" if sampled else "argmax"
+        auto = self.temperature is AUTO
+        sampled = self.by != ARGMAX and (auto or self.temperature > 0.0)
+        shown = "auto" if auto else f"{self.temperature:g}"
+        how = f"{self.by} T={shown}" if sampled else "argmax"
         if sampled and self.top_p < 1.0:
             how += f" top-p={self.top_p:g}"
         return how if self.refine else f"{how}, bin centres"
@@ -89,7 +114,9 @@ class Playback:
 # unlikely commands takes back more of the variety sampling at 1 gives (the jitter's mean
 # distance 0.16 at 1, 0.22 with 0.9, 0.26 with 0.75) than it saves of the balls returned
 # (0.11, 0.09, 0.08). Not the default.
-DEFAULT_PLAYBACK = Playback(SAMPLE, 0.5)
+# A temperature of the model's own, matched to the player's jitter (``learner.calibration``),
+# measured against sampling at 0.5 on the same clones: see the README's "How the mirror plays".
+DEFAULT_PLAYBACK = Playback(SAMPLE, AUTO)
 
 
 def argmax(scores: Sequence[float]) -> int:
@@ -164,7 +191,17 @@ class BinPicker:
 
     def __init__(self, playback: Playback = DEFAULT_PLAYBACK) -> None:
         self.playback = playback
+        self.temperature = FALLBACK_TEMPERATURE  # what the draws use (``use_model``)
+        self.use_model({})
         self.reset(0)
+
+    def use_model(self, metadata: dict[str, str]) -> None:
+        """The model now playing: with an AUTO playback, draw at its own temperature."""
+        if self.playback.temperature is not AUTO:
+            self.temperature = self.playback.temperature
+        else:
+            own = model_temperature(metadata)
+            self.temperature = FALLBACK_TEMPERATURE if own is None else own
 
     def reset(self, seed: int) -> None:
         # A string seed is hashed with SHA-512 by random: stable across runs and platforms.
@@ -185,5 +222,5 @@ class BinPicker:
         if self.playback.by == ARGMAX:
             return argmax(scores)
         if self.playback.by == HELD:
-            return quantile(scores, self.playback.temperature, self._u, self.playback.top_p)
-        return sample(scores, self.playback.temperature, self._rng, self.playback.top_p)
+            return quantile(scores, self.temperature, self._u, self.playback.top_p)
+        return sample(scores, self.temperature, self._rng, self.playback.top_p)

@@ -59,6 +59,9 @@ class LearningStats(TypedDict, total=False):
     weights: dict[str, float]
     adapt: bool  # the sampler adapts to the player within the weights (loss-aware priorities)
     adapt_focus: dict[str, float | None]  # per phase, draws over the weights' share (1: as set)
+    mirror_temperature: float | None  # what the playing mirror draws at (None: argmax or none)
+    temperature_source: str | None  # "own" (found for the player's jitter), "default", "set"
+    player_jitter: float | None  # the player's jitter it was matched to (|change| a tick)
     accepted: int
     rejected: int
     last_rejection: str | None

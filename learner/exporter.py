@@ -53,9 +53,14 @@ def _trace_to_proto(model: nn.Module) -> onnx.ModelProto:
 
 
 def _metadata(
-    model: nn.Module, model_version: int, training_frames: int, validation_agreement: float | None
+    model: nn.Module,
+    model_version: int,
+    training_frames: int,
+    validation_agreement: float | None,
+    temperature: float | None = None,
 ) -> dict[str, str]:
-    return {
+    own = {} if temperature is None else {"temperature": f"{temperature:g}"}
+    return own | {
         "contract_version": str(CONTRACT_VERSION),
         "architecture": model.architecture,
         "config": json.dumps(model_config(model), sort_keys=True),
@@ -73,10 +78,12 @@ def export_onnx(
     model_version: int,
     training_frames: int = 0,
     validation_agreement: float | None = None,
+    temperature: float | None = None,
 ) -> bytes:
-    """Serialized ONNX of ``model`` carrying the contract metadata (a full trace)."""
+    """Serialized ONNX of ``model`` carrying the contract metadata (a full trace), and the
+    temperature it plays at (``learner.calibration``) when it has one."""
     proto = _trace_to_proto(_on_cpu(model))
-    metadata = _metadata(model, model_version, training_frames, validation_agreement)
+    metadata = _metadata(model, model_version, training_frames, validation_agreement, temperature)
     onnx.helper.set_model_props(proto, metadata)
     proto.producer_name = "mirror-pong"
     return proto.SerializeToString()
@@ -133,9 +140,12 @@ class FastExporter:
         model_version: int,
         training_frames: int = 0,
         validation_agreement: float | None = None,
+        temperature: float | None = None,
     ) -> bytes:
         if not self.complete:
-            return export_onnx(model, model_version, training_frames, validation_agreement)
+            return export_onnx(
+                model, model_version, training_frames, validation_agreement, temperature
+            )
         parameters = dict(model.named_parameters())
         proto = onnx.ModelProto()
         proto.CopyFrom(self.proto)
@@ -146,7 +156,8 @@ class FastExporter:
             initializer.CopyFrom(numpy_helper.from_array(values, initializer.name))
         del proto.metadata_props[:]
         onnx.helper.set_model_props(
-            proto, _metadata(model, model_version, training_frames, validation_agreement)
+            proto,
+            _metadata(model, model_version, training_frames, validation_agreement, temperature),
         )
         proto.producer_name = "mirror-pong"
         return proto.SerializeToString()

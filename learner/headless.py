@@ -9,6 +9,13 @@ With a ``competence`` check (``learner.competence.CompetenceCheck``) the clone t
 accepted is also played against the scripted opponent at evaluation points, and those points
 carry its competence. The check neither trains nor draws from the run's generators, so the
 run learns exactly as without it, and its wall time is kept out of ``wall_seconds``.
+
+At the end, the clone finds its own temperature (``learner.calibration``: the one that makes
+it as jittery as the persona was in training) and ``model`` carries it, as the live
+trainer's exports do. Only the final clone is calibrated (the live trainer calibrates every
+minute, on its own core, and its mirror plays each temperature found while the player
+plays): calibrating draws from none of the run's generators, so the run learns the same.
+Its time (``calibration_seconds``, about 4 s) is kept out of ``wall_seconds`` too.
 """
 
 from __future__ import annotations
@@ -47,6 +54,8 @@ class SimulationResult:
     wall_seconds: float = 0.0  # the run itself, competence checks not included
     competence_seconds: float = 0.0  # wall time of the competence checks
     model: Model | None = None  # the last model the gate accepted: the clone
+    calibration: object | None = None  # learner.calibration.Calibration of the final clone
+    calibration_seconds: float = 0.0
 
 
 def simulate(
@@ -61,6 +70,7 @@ def simulate(
     competence: Callable[[Model | None], dict] | None = None,
     competence_every: float | None = None,
     loss_priority: LossPriority | None = None,
+    calibrate: bool = True,
 ) -> SimulationResult:
     """Let ``persona`` play the left side for ``minutes`` of simulated play while its mirror
     learns and plays the right side. Evaluates every ``evaluate_every`` simulated seconds.
@@ -72,6 +82,8 @@ def simulate(
 
     ``loss_priority``: the sampler adapts to the player by loss-aware priorities, with
     ``weights`` as the prior (``learner.sampler.LossPriority``).
+
+    ``calibrate``: the final clone finds its own temperature (see above).
     """
     competence_every = competence_every or evaluate_every
     if competence_every % evaluate_every:
@@ -131,4 +143,12 @@ def simulate(
                 on_evaluation(point)
     session.close()
     result.wall_seconds = time.perf_counter() - started - result.competence_seconds
+    player = trainer.player_jitter.value()
+    if calibrate and result.model is not None and player is not None:
+        from learner.calibration import calibrated
+
+        calibrating = time.perf_counter()
+        result.model, result.calibration = calibrated(result.model, player, params)
+        trainer.temperature = result.calibration.temperature
+        result.calibration_seconds = time.perf_counter() - calibrating
     return result

@@ -32,6 +32,8 @@ from torch.nn import functional as F
 
 from game.engine import DEFAULT_PARAMS, LEFT, Params, State, clamp_command, view
 from game.mirror_opponent import agreeing, agreement, commands_from_logits
+from game.playback import TEMPERATURE_RANGE
+from learner.calibration import PlayerJitter
 from learner.config import TrainerConfig
 from learner.exporter import FastExporter
 from learner.features import ObservationBuilder
@@ -145,6 +147,8 @@ class MirrorTrainer:
         self.best_exported = -math.inf
         self.last_loss = float("nan")
         self.history: list[dict] = []  # evaluation results over time, for charts
+        self.player_jitter = PlayerJitter(params)  # for the mirror's own temperature
+        self.temperature: float | None = None  # its calibrated temperature (exported with it)
         self._build(self.config.architecture)
 
     # -- model ---------------------------------------------------------------------------
@@ -204,6 +208,8 @@ class MirrorTrainer:
         self._recent_slots.clear()
         self.frames_seen = self.frames_trained = 0
         self.history.clear()
+        self.player_jitter.clear()
+        self.temperature = None
         self._build(self.config.architecture)
 
     # -- data ----------------------------------------------------------------------------
@@ -213,6 +219,8 @@ class MirrorTrainer:
         if before.tick == 0:  # a new match: histories start over
             self._builder.reset()
             self._targets[:] = clamp_command(left_cmd)
+            self.player_jitter.new_match()
+        self.player_jitter.add_tick(before, left_cmd, events)
         obs = self._builder.push(view(before, LEFT, self.params))
         self._targets[:-1] = self._targets[1:]
         self._targets[-1] = clamp_command(left_cmd)
@@ -416,7 +424,7 @@ class MirrorTrainer:
         self._exported_at = play_seconds
         self.version += 1
         onnx_bytes = self._exporter.export(
-            self.played, self.version, self.frames_trained, agreement
+            self.played, self.version, self.frames_trained, agreement, self.temperature
         )
         obs, commands, _ = self.heldout()
         keep = slice(-512, None)  # the gate re-scores both models; the newest 512 suffice
@@ -457,6 +465,7 @@ class MirrorTrainer:
                 "arch_steps": self._arch_steps,
                 "trainer_config": asdict(self.config),
                 "sampler_adaptation": self.sampler.adaptation_state_dict(),
+                "temperature": self.temperature,
             },
             buffer,
         )
@@ -494,3 +503,10 @@ class MirrorTrainer:
         self._arch_steps = int(state["arch_steps"])
         if "sampler_adaptation" in state:  # older checkpoints have none: the sampler's stays
             self.sampler.load_adaptation_state_dict(state["sampler_adaptation"])
+        temperature = state.get("temperature")  # older checkpoints have none: found anew
+        low, high = TEMPERATURE_RANGE
+        self.temperature = (
+            float(temperature)
+            if isinstance(temperature, float) and low <= temperature <= high
+            else None
+        )

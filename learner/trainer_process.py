@@ -8,6 +8,8 @@ The process reads top to bottom like one training loop::
         apply controls     (pause, resume, reset, architecture, weights, flat out, stop)
         train, paced       (steps_per_second steps per second of play received)
         maybe export       (every EVALUATE_EVERY seconds: evaluate; a candidate if better)
+        maybe calibrate    (a step of finding the mirror's own temperature, one started
+                            every CALIBRATE_EVERY seconds: ``learner.calibration``)
         maybe report       (every STATS_EVERY seconds: a TrainerStats with its time)
         maybe checkpoint   (every CHECKPOINT_EVERY seconds, only while the game lives)
 
@@ -41,6 +43,7 @@ from learner.sampler import LossPriority, RelevanceWeights
 EVALUATE_EVERY = 2.0  # seconds of wall time between held-out evaluations
 STATS_EVERY = 0.5
 CHECKPOINT_EVERY = 20.0
+CALIBRATE_EVERY = 60.0  # seconds from the end of one calibration to the start of the next
 FRAME_BATCHES_PER_DRAIN = 64
 
 Tick = tuple[tuple, float, list[tuple[str, str]]]
@@ -156,6 +159,10 @@ class TrainerStats:
     adapt_focus: dict[str, float | None] = field(default_factory=dict)
     """With the sampler adapting: per phase, how much more (above 1) or less its frames are
     drawn than the weights alone would draw them; empty when it does not adapt."""
+    temperature: float | None = None
+    """The temperature the mirror's exports play at (None: not calibrated yet)."""
+    player_jitter: float | None = None
+    """The player's jitter it was matched to (mean |command change| a tick)."""
 
 
 @dataclass
@@ -239,6 +246,11 @@ class TrainerLoop:
         self.generation = setup.generation
         self.pacer = StepPacer(self.trainer.config.steps_per_second, cap_seconds=2.0)
         self.last_eval = self.last_stats = self.last_checkpoint = time.monotonic()
+        self.last_calibration = self.last_eval - CALIBRATE_EVERY / 2  # the first after 30 s
+        self.calibration = None  # learner.calibration.Calibration under way
+        self.calibration_failed = False
+        self.player_jitter: float | None = None  # the player's, at the last calibration
+        self.exported: bytes | None = None  # the newest candidate's model file
         self.last_step_end = time.time()
         self.recordings = [Path(path) for path in setup.recordings]
         self.recordings_read = 0
@@ -258,6 +270,7 @@ class TrainerLoop:
             self.train_paced(new_ticks)
             now = time.monotonic()
             self.maybe_export(now)
+            self.maybe_calibrate(now)
             self.maybe_report(now)
             self.maybe_checkpoint(now)
 
@@ -316,6 +329,7 @@ class TrainerLoop:
                 case Reset(generation):
                     self.generation = generation
                     self.trainer.reset_mirror()
+                    self.calibration, self.exported, self.player_jitter = None, None, None
                     self.recordings.clear()  # a reset forgets earlier play too
                     self.recorded_frames = 0
                     self.pacer.reset()
@@ -349,7 +363,51 @@ class TrainerLoop:
         evaluation = self.trainer.evaluate()
         candidate = self.trainer.candidate(evaluation, produced_at=self.last_step_end)
         if candidate is not None:
+            self.exported = candidate.onnx_bytes
             self.out_q.put(CandidateReady(candidate, self.generation))
+
+    def maybe_calibrate(self, now: float) -> None:
+        """One step of the calibration under way, or start one (on the newest candidate,
+        against the player's jitter now) every ``CALIBRATE_EVERY`` seconds. Its result goes
+        out with the next candidate. A failure is logged once; the temperature stays."""
+        from learner.calibration import Calibration
+
+        if not self.learning:
+            return
+        try:
+            if self.calibration is None:
+                player = self.trainer.player_jitter.value()
+                if player is None or self.exported is None:
+                    return
+                if now - self.last_calibration < CALIBRATE_EVERY:
+                    return
+                from game.mirror_opponent import Model, check_candidate
+                from game.playback import FALLBACK_TEMPERATURE
+
+                session, metadata = check_candidate(self.exported)
+                version = int(metadata.get("model_version") or 0)
+                model = Model(session, version, metadata, self.exported)
+                playing = self.trainer.temperature or FALLBACK_TEMPERATURE  # as the mirror plays
+                self.calibration = Calibration(
+                    model, player, self.trainer.params, opponent_temperature=playing
+                )
+            if not self.calibration.advance():
+                return
+            calibration, self.calibration = self.calibration, None
+            self.last_calibration = now
+            if calibration.temperature != self.trainer.temperature:
+                self.log(f"mirror {calibration.describe()}")
+            self.trainer.temperature = calibration.temperature
+            self.player_jitter = calibration.player
+        except Exception as exc:  # never the trainer's end: it goes on at the last temperature
+            self.calibration = None
+            self.last_calibration = now
+            if not self.calibration_failed:
+                self.calibration_failed = True
+                self.log(
+                    f"could not find the mirror's temperature ({exc!r}); it keeps "
+                    f"{self.trainer.temperature or 'the default'}"
+                )
 
     def maybe_report(self, now: float) -> None:
         if now - self.last_stats < STATS_EVERY:
@@ -399,6 +457,8 @@ class TrainerLoop:
             weights=trainer.sampler.weights.to_dict(),
             live_ticks=self.live_ticks,
             adapt_focus=trainer.sampler.adaptation_focus(),
+            temperature=trainer.temperature,
+            player_jitter=self.player_jitter,
         )
 
     def set_adapt(self, on: bool) -> None:

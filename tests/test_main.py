@@ -59,6 +59,7 @@ def test_a_command_line_mistake_is_one_line_and_exit_2(tmp_path):
             "temperature must be",
         ),
         (("play", "--top-p", "0", "--data-dir", tmp_path), "top_p must be"),
+        (("play", "--temperature", "warm", "--data-dir", tmp_path), "a number or 'auto'"),
         (("mirror", "list", "--player", "a/b"), "player name must be"),
     ]:
         result = run_main(*args)

@@ -82,6 +82,7 @@ const panel = {
   version: $("model-version"),
   state: $("learning-state"),
   kind: $("model-kind"),
+  moves: $("mirror-moves"),
   frames: $("frames-learned"),
   samples: $("samples-rate"),
   rejections: $("rejections"),
@@ -257,6 +258,21 @@ function learnedFrom(r) {
   return { text: `Learned from ${formatPlayTime(frames)} of your play ${when}${behind}`, title };
 }
 
+/** How the playing mirror draws its moves: at the temperature found for the player's jitter,
+ * at the default one until enough of their play is seen, or at one the player set. */
+export function mirrorMoves(r, plays) {
+  const t = r.mirror_temperature;
+  if (!plays || typeof t !== "number") return plays ? "its likeliest move each time" : "—";
+  const at = `draws at ${t.toFixed(2).replace(/0$/, "")}`;
+  if (r.temperature_source === "own") {
+    const yours = typeof r.player_jitter === "number"
+      ? ` (your jitter ${r.player_jitter.toFixed(2)} a tick)` : "";
+    return `as jittery as you: ${at}${yours}`;
+  }
+  if (r.temperature_source === "set") return `${at}, as you set it`;
+  return r.learning ? `${at} until it has seen more of your play` : at;
+}
+
 function onLearningReport(report) {
   learn.last = report;
   page.onReport(report);
@@ -354,6 +370,7 @@ function renderStatus(r) {
   setText(panel.state, stopped ? "stopped" : learning ? "on" : "off");
   panel.state.className = learning && !stopped ? "on" : "off";
   setText(panel.kind, MODEL_NAMES[r.architecture] || r.architecture || "—");
+  setText(panel.moves, mirrorMoves(r, plays));
   const learned = learnedFrom(r);
   setText(panel.frames, learned.text);
   if (panel.frames.title !== learned.title) panel.frames.title = learned.title;

@@ -193,6 +193,7 @@ def fidelity(
         "competence": competence_figures(run.curve, minutes),
         "style": None,
         "model_version": run.model.version if run.model else 0,
+        "calibration": _calibration(run),
     }
     if run.model is not None:
         # Held-out play as in training: the same player against its mirror, fresh rallies
@@ -214,6 +215,19 @@ def fidelity(
     return result
 
 
+def _calibration(run) -> dict | None:
+    """The final clone's own temperature and what it was found from (``learner.calibration``)."""
+    calibration = run.calibration
+    if calibration is None:
+        return None
+    return {
+        "temperature": calibration.temperature,
+        "player_jitter": round(calibration.player, 6),
+        "clone_jitter": {f"{t:g}": round(j, 6) for t, j in sorted(calibration.clone.items())},
+        "seconds": round(run.calibration_seconds, 2),
+    }
+
+
 def print_fidelity(result: dict) -> None:
     print(
         f"{result['persona']} / {result['model']} / {result['sampler']} sampling, "
@@ -231,6 +245,14 @@ def print_fidelity(result: dict) -> None:
             f"{result['twin_approach_agreement']}"
         )
     print(f"  minutes to agreement: {result['minutes_to']}")
+    calibration = result.get("calibration")
+    if calibration:
+        table = ", ".join(f"{t}: {j:.3f}" for t, j in calibration["clone_jitter"].items())
+        print(
+            f"  its own temperature {calibration['temperature']:g} (the persona's jitter "
+            f"{calibration['player_jitter']:.3f} a tick; the clone's at each temperature {table}; "
+            f"{calibration['seconds']} s)"
+        )
     competence = result.get("competence") or {}
     print(
         "  competence (its return rate ÷ the persona's, against the scripted opponent): "
@@ -283,13 +305,14 @@ def stylometry(
     held-out play (agreement), and every clone's style set against every persona's (style
     distance). The clone of the Nth persona copies player ``seed + N``, and that same player
     plays its held-out and style matches."""
-    models = []
+    models, calibrations = [], []
     for index, spec in enumerate(specs):
         run = train_clone(spec, model, sampler, minutes, seed + index, f"clone of {spec}")
         print(file=sys.stderr)
         if run.model is None:
             raise RuntimeError(f"no clone of {spec} passed the checks in {minutes} minutes")
         models.append(run.model)
+        calibrations.append(_calibration(run))
     players = [seed + index for index in range(len(specs))]  # the player each clone copies
     heldouts = [
         held_out_play(load_persona(spec, player), HELD_OUT_SECONDS, seed + HELD_OUT_SEED_OFFSET)
@@ -336,6 +359,7 @@ def stylometry(
         "style": styles,
         "style_matrix": style_matrix,
         "style_accuracy": sum(own_nearest) / len(specs),
+        "calibrations": calibrations,
     }
 
 

@@ -48,11 +48,13 @@ def add_playback_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--temperature",
-        type=float,
+        type=_temperature,
         default=DEFAULT_PLAYBACK.temperature,
         metavar="T",
         help="with --play-by sample or held: 1 draws from the predicted distribution as it is, "
-        "below 1 sharpens it towards argmax, 0 is argmax (default: %(default)g)",
+        "below 1 sharpens it towards argmax, 0 is argmax; auto plays at the mirror's own, the "
+        "one its trainer found makes it as jittery as its player (0.5 for a mirror without "
+        "one) (default: auto)",
     )
     parser.add_argument(
         "--top-p",
@@ -65,10 +67,23 @@ def add_playback_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _temperature(text: str) -> float | str | None:
+    """``--temperature``'s value: 'auto' (None: the mirror's own) or a number; anything else
+    is kept as typed, for ``playback_from`` to refuse in one line."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def playback_from(args: argparse.Namespace, seed: int = 0):
     """The ``game.playback.Playback`` the options name (a bad one is a ``UsageError``)."""
     from game.playback import Playback
 
+    if isinstance(args.temperature, str):
+        raise UsageError(f"--temperature: expected a number or 'auto', got {args.temperature!r}")
     try:
         return Playback(args.play_by, args.temperature, seed, top_p=args.top_p)
     except ValueError as exc:

@@ -442,3 +442,29 @@ def test_a_real_match_ends_with_its_card(server_factory, browser):
     text = page.inner_text("#match-card")
     for row in ("How soon you move", "Where you meet the ball", "How often you miss"):
         assert row in text, text
+
+
+def test_the_panel_says_how_the_mirror_draws_its_moves(server_factory, browser):
+    """The mirror's temperature in words: matched to the player's jitter once found, the
+    default until then, the player's own choice, and nothing while no mirror plays."""
+    server = server_factory("--no-learn", "--no-record")
+    page, errors = open_page(browser, server.url)
+    own = {"mirror_temperature": 1.4, "temperature_source": "own", "player_jitter": 0.274}
+    said = [
+        inject(page, {**REPORT, **report}, "#mirror-moves", opponent=opponent)[0]
+        for report, opponent in (
+            (own, MIRROR),
+            ({"mirror_temperature": 0.5, "temperature_source": "default"}, MIRROR),
+            ({"mirror_temperature": 0.7, "temperature_source": "set"}, MIRROR),
+            ({"mirror_temperature": None, "temperature_source": None}, MIRROR),
+            (own, SCRIPTED),
+        )
+    ]
+    assert said == [
+        "as jittery as you: draws at 1.4 (your jitter 0.27 a tick)",
+        "draws at 0.5 until it has seen more of your play",
+        "draws at 0.7, as you set it",
+        "its likeliest move each time",
+        "—",
+    ]
+    assert not errors

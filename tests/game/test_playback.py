@@ -144,3 +144,27 @@ def test_sampling_draws_the_same_whether_or_not_the_ball_turns():
         picker.see(1.0 if index % 7 < 3 else -1.0)
         turning.append(picker.pick(row))
     assert turning == _picks(Playback(SAMPLE, 1.0, seed=1), rows)
+
+
+def test_auto_draws_at_the_models_own_temperature_or_the_fallback():
+    """The default playback draws at the temperature the playing model carries (found for
+    its player's jitter); without one, or one out of range, at 0.5; a set one always wins."""
+    from game.playback import AUTO, DEFAULT_PLAYBACK, FALLBACK_TEMPERATURE
+
+    assert DEFAULT_PLAYBACK.temperature is AUTO and DEFAULT_PLAYBACK.describe() == "sample T=auto"
+    rows = _rows()
+    picker = BinPicker(Playback(SAMPLE, AUTO, seed=1))
+    for metadata, expected in [
+        ({"temperature": "1.4"}, 1.4),
+        ({}, FALLBACK_TEMPERATURE),
+        ({"temperature": "40"}, FALLBACK_TEMPERATURE),
+        ({"temperature": "nan"}, FALLBACK_TEMPERATURE),
+    ]:
+        picker.use_model(metadata)
+        assert picker.temperature == expected
+    picker.use_model({"temperature": "1.4"})
+    picker.reset(5)
+    assert [picker.pick(row) for row in rows] == _picks(Playback(SAMPLE, 1.4, seed=1), rows)
+    fixed = BinPicker(Playback(SAMPLE, 0.7))
+    fixed.use_model({"temperature": "1.4"})
+    assert fixed.temperature == 0.7

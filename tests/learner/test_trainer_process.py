@@ -2,6 +2,7 @@
 terminal), Ctrl-C stops everything without a traceback, and its loop answers the typed
 controls in order."""
 
+import contextlib
 import io
 import queue
 import signal
@@ -201,3 +202,97 @@ def _saved(state: dict) -> bytes:
     buffer = io.BytesIO()
     torch.save(state, buffer)
     return buffer.getvalue()
+
+
+def _pointer_ticks(seconds: int) -> list:
+    """Ticks of the pointer persona against the scripted opponent, matches following."""
+    from game.opponent import ScriptedOpponent
+    from game.personas import load_persona
+    from game.session import Session
+    from learner.metrics import play_headless
+
+    ticks = []
+
+    class Collect:
+        def on_tick(self, before, left_cmd, right_cmd, after, events):
+            ticks.append((tuple(before), left_cmd, [(e.kind, e.side) for e in events]))
+
+    session = Session(ScriptedOpponent(), seed=4, left_driver=load_persona("pointer", 4))
+    session.frame_sinks.append(Collect())
+    play_headless(session, seconds, 4)
+    session.close()
+    return ticks
+
+
+def _trained_loop(tmp_path, monkeypatch):
+    """A loop that has learned from 150 s of a jittery player and exported a candidate."""
+    from learner import calibration
+
+    monkeypatch.setattr(calibration, "MINUTES", 0.1)  # a short calibration: the test's time
+    loop, frames, controls, out = _loop(tmp_path)
+    ticks = _pointer_ticks(160)
+    frames.put(ticks[:9000])
+    loop.drain_frames()
+    for _ in range(300):
+        loop.trainer.train_step()
+    loop.maybe_export(time.monotonic() + 10)
+    assert loop.exported is not None
+    return loop, frames, out, ticks[9000:]
+
+
+def _drain(out) -> list:
+    reports = []
+    with contextlib.suppress(queue.Empty):
+        while True:
+            reports.append(out.get_nowait())
+    return reports
+
+
+def test_the_loop_finds_the_mirrors_temperature_a_step_at_a_time_and_exports_it(
+    tmp_path, monkeypatch
+):
+    """The trainer matches the mirror's jitter to the player's (``learner.calibration``) in
+    steps between its other work, says so once, reports it, and its next export carries it."""
+    from game.mirror_opponent import check_candidate
+    from game.playback import model_temperature
+
+    loop, frames, out, more = _trained_loop(tmp_path, monkeypatch)
+    later = time.monotonic() + 120
+    passes = 0
+    while loop.trainer.temperature is None and passes < 200:
+        loop.maybe_calibrate(later)
+        passes += 1
+    assert loop.trainer.temperature is not None and passes > 3
+    logs = [r.text for r in _drain(out) if isinstance(r, TrainerLog)]
+    assert any("plays at temperature" in text for text in logs)
+    stats = loop.stats(1.0)
+    assert stats.temperature == loop.trainer.temperature and stats.player_jitter > 0.05
+    loop.maybe_calibrate(later)  # the next waits a minute after this one
+    assert loop.calibration is None
+
+    frames.put(more)  # more play: the next candidate
+    loop.drain_frames()
+    loop.trainer._exported_at = -1e9  # due, improved or not
+    loop.maybe_export(time.monotonic() + 20)
+    candidate = next(r.candidate for r in _drain(out) if hasattr(r, "candidate"))
+    _, metadata = check_candidate(candidate.onnx_bytes)
+    assert model_temperature(metadata) == loop.trainer.temperature
+
+
+def test_a_failing_calibration_is_logged_once_and_the_trainer_goes_on(tmp_path, monkeypatch):
+    from learner.calibration import Calibration
+
+    loop, frames, out, more = _trained_loop(tmp_path, monkeypatch)
+
+    def broken(self):
+        raise RuntimeError("no session")
+
+    monkeypatch.setattr(Calibration, "advance", broken)
+    for minutes in (2, 4, 6):
+        loop.maybe_calibrate(time.monotonic() + minutes * 60)
+    logs = [r.text for r in _drain(out) if isinstance(r, TrainerLog)]
+    assert len([t for t in logs if "could not find the mirror's temperature" in t]) == 1
+    assert loop.trainer.temperature is None and loop.calibration is None
+    frames.put(more)
+    loop.train_paced(loop.drain_frames())
+    assert loop.trainer.steps > 300  # still learning
