@@ -53,6 +53,7 @@ MIN_EXCHANGES = 60  # the player's exchanges needed before the first calibration
 PLAYER_EXCHANGES = 2000  # the newest exchanges the player's jitter is taken over
 CHUNK_TICKS = 600  # ticks a step plays (``advance``): about 40 ms here
 SEED = 6000  # the calibration's matches and draws (apart from the benches' seeds)
+TIE = 0.02  # jitters within 2% of the nearest are as near: 3 minutes measure no finer
 
 assert all(TEMPERATURE_RANGE[0] <= t <= TEMPERATURE_RANGE[1] for t in TEMPERATURES)
 
@@ -97,13 +98,28 @@ class PlayerJitter:
         self._samples = StyleSamples(LEFT, self.params)
 
 
+def monotone(values: list[float]) -> list[float]:
+    """The nearest non-decreasing sequence (least squares: pool adjacent violators). A hotter
+    draw changes the command at least as often, so a dip is the noise of a few minutes."""
+    blocks: list[list[float]] = []  # [mean, count]
+    for value in values:
+        blocks.append([value, 1.0])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            (mean, count), (last, one) = blocks[-2], blocks.pop()
+            blocks[-1] = [(mean * count + last * one) / (count + one), count + one]
+    return [mean for mean, count in blocks for _ in range(int(count))]
+
+
 def nearest(player: float, clone: dict[float, float]) -> float:
-    """The temperature whose clone jitter is nearest the player's, by ratio (ties: the
-    lower temperature, the steadier play)."""
+    """The temperature whose clone jitter (made ``monotone`` in the temperature) is nearest
+    the player's, by ratio; of those within ``TIE`` of the nearest, the lowest (the steadier
+    play: where the temperature barely moves the jitter, it moves the rest of the style)."""
     floor = 1e-6  # a clone that never changed its command: far from any player who does
-    return min(
-        sorted(clone), key=lambda t: abs(math.log(max(clone[t], floor) / max(player, floor)))
-    )
+    temperatures = sorted(clone)
+    fitted = monotone([clone[t] for t in temperatures])
+    off = [abs(math.log(max(j, floor) / max(player, floor))) for j in fitted]
+    best = min(off)
+    return next(t for t, o in zip(temperatures, off, strict=True) if o <= best + TIE)
 
 
 class Calibration:

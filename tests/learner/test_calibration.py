@@ -123,3 +123,20 @@ def test_a_model_plays_at_its_own_temperature_unless_told_otherwise(pointer_clon
     assert playing(hot, Playback(SAMPLE, AUTO)) == 1.4
     assert playing(model, Playback(SAMPLE, AUTO)) == 0.5  # none of its own: the fallback
     assert playing(hot, Playback(SAMPLE, 0.7)) == 0.7  # the player's choice wins
+
+
+def test_a_dip_in_the_clones_jitter_is_noise_and_a_flat_one_picks_the_steadiest():
+    from learner.calibration import monotone
+
+    assert monotone([0.0177, 0.018, 0.0252, 0.0213, 0.0221, 0.0179]) == pytest.approx(
+        [0.0177, 0.018, 0.021625, 0.021625, 0.021625, 0.021625]
+    )
+    temperatures = (0.25, 0.35, 0.5, 0.7, 1.0, 1.4)
+    # The temperature barely moves this clone's jitter: the steadiest of the near ones.
+    flat = dict(
+        zip(temperatures, [0.02755, 0.02755, 0.02755, 0.02755, 0.02754, 0.02783], strict=True)
+    )
+    assert nearest(0.0265, flat) == 0.25
+    trembling = dict(zip(temperatures, [0.219, 0.228, 0.236, 0.249, 0.264, 0.284], strict=True))
+    assert nearest(0.2806, trembling) == 1.4
+    assert nearest(0.25, trembling) == 0.7
