@@ -26,8 +26,8 @@ So each mirror finds its own temperature, by the one style figure a temperature 
   reads it (``game.playback.model_temperature``): a shared mirror plays at its player's.
 
 Calibration trains nothing and draws from none of the trainer's generators: a headless run
-learns exactly as without it. It costs about 4 s of CPU a time (18 simulated minutes), which
-the live trainer spends on its own core, a step at a time.
+learns exactly as without it. It costs about 7 s of CPU a time here (18 simulated minutes,
+two models a tick), which the live trainer spends on its own core, a step at a time.
 """
 
 from __future__ import annotations

@@ -10,12 +10,14 @@ accepted is also played against the scripted opponent at evaluation points, and 
 carry its competence. The check neither trains nor draws from the run's generators, so the
 run learns exactly as without it, and its wall time is kept out of ``wall_seconds``.
 
-At the end, the clone finds its own temperature (``learner.calibration``: the one that makes
-it as jittery as the persona was in training) and ``model`` carries it, as the live
-trainer's exports do. Only the final clone is calibrated (the live trainer calibrates every
-minute, on its own core, and its mirror plays each temperature found while the player
-plays): calibrating draws from none of the run's generators, so the run learns the same.
-Its time (``calibration_seconds``, about 4 s) is kept out of ``wall_seconds`` too.
+At the end, the clone finds its own temperature (``learner.calibration``: the one at which,
+against its mirror, it is as jittery as the persona was against its mirror in training) and
+``model`` carries it, as the live trainer's exports do. Only the final clone is calibrated,
+against the mirror as it played here (at the fallback temperature): the live trainer
+calibrates every minute, on its own core, and its mirror plays each temperature found while
+the player plays. Calibrating draws from none of the run's generators, so the run learns the
+same; its time (``calibration_seconds``, about 7 s) is kept out of ``wall_seconds`` and
+reported beside it.
 """
 
 from __future__ import annotations

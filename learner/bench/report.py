@@ -343,30 +343,58 @@ def _stylometry_section(result: dict | None) -> list[str]:
     return lines
 
 
+def _playbacks(run: dict) -> dict[str, dict]:
+    """A run's playbacks by name: the ones it compared, and the one it played by (the
+    default) when that is not among them."""
+    style = run["style"]
+    entries = {entry["playback"]: entry for entry in style.get("playbacks") or []}
+    played = style.get("playback")
+    if played and played not in entries and style.get("clone"):
+        clone = style["clone"]
+        entries[played] = {
+            "playback": played,
+            "style_distance": clone["style_distance"],
+            "style_distance_ci": clone["style_distance_ci"],
+            "distances": {k: v.get("distance") for k, v in clone["figures"].items()},
+        }
+    return entries
+
+
 def _playback_section(runs: list[dict]) -> list[str]:
-    """The clone's style distance by how it plays (``bench fidelity --compare-temperatures``)."""
+    """The clone's style distance by how it plays (``bench fidelity --compare-temperatures``),
+    its default playback included."""
     runs = [run for run in runs if (run.get("style") or {}).get("playbacks")]
     if not runs:
         return []
-    names = [entry["playback"] for entry in runs[0]["style"]["playbacks"]]
+    names = list(_playbacks(runs[0]))
+    own = any(run.get("calibration") for run in runs)
     lines = [
         "## Style by how the clone plays: argmax or sampling",
         "",
         f"`python main.py bench fidelity --persona NAME --minutes {_minutes_of(runs)} --seed S"
         f"{_sampler_option({run.get('sampler', 'relevance') for run in runs})} "
         "--compare-temperatures T... --json out/playback/fidelity-NAME-sS.json`: the same "
-        "trained clone plays by its most likely command (argmax) and by sampling its "
-        "predicted distribution at each temperature; each playback's style distance from the "
-        "persona (lower is more like it), 95% interval; the floor is the persona against "
-        "itself on other matches. Lowest of the row in bold.",
+        "trained clone plays by its most likely command (argmax), by sampling its "
+        "predicted distribution at each temperature, and as it plays by default; each "
+        "playback's style distance from the persona (lower is more like it), 95% interval; "
+        "the floor is the persona against itself on other matches. Lowest of the row in bold."
+        + (
+            " `T=auto` samples at the clone's own temperature (`own T`), the one whose "
+            "jitter its trainer found nearest the persona's (`learner/calibration.py`)."
+            if own
+            else ""
+        ),
         "",
-        "| persona | seed | agreement | floor | " + " | ".join(names) + " |",
-        "|" + "---|" * (4 + len(names)),
+        "| persona | seed | agreement | floor | "
+        + ("own T | " if own else "")
+        + " | ".join(names)
+        + " |",
+        "|" + "---|" * (4 + own + len(names)),
     ]
     distances: dict[str, list[float]] = {name: [] for name in names}
     lowest = dict.fromkeys(names, 0)
     for run in sorted(runs, key=lambda r: (r["persona"], r["seed"])):
-        entries = {entry["playback"]: entry for entry in run["style"]["playbacks"]}
+        entries = _playbacks(run)
         best = min(names, key=lambda name: entries[name]["style_distance"])
         lowest[best] += 1
         cells = []
@@ -376,28 +404,36 @@ def _playback_section(runs: list[dict]) -> list[str]:
             text = _with_ci(entry["style_distance"], entry["style_distance_ci"])
             cells.append(f"**{text}**" if name == best else text)
         twin = run["style"]["twin"]
+        temperature = (run.get("calibration") or {}).get("temperature")
         lines.append(
             f"| {run['persona']} | {run['seed']} | {_fmt(run['agreement'])} | "
             f"{_with_ci(twin['style_distance'], twin['style_distance_ci'])} | "
+            + ((f"{temperature:g} | " if temperature is not None else "— | ") if own else "")
             + " | ".join(cells)
             + " |"
         )
+    half = "sample T=0.5" if "sample T=0.5" in names else None
     lines += [
         "",
-        f"Over the {len(runs)} runs: the mean style distance; the mean difference from argmax "
-        "(negative: more like the persona) with a 95% bootstrap interval over runs; how many "
-        "runs each playback was the nearest in.",
+        f"Over the {len(runs)} runs: the mean style distance; the mean difference from argmax"
+        + (" and from sampling at 0.5" if half else "")
+        + " (negative: more like the persona) with a 95% bootstrap interval over runs; how "
+        "many runs each playback was the nearest in.",
         "",
-        "| playback | mean style distance | difference from argmax | nearest in |",
-        "|---|---|---|---|",
+        "| playback | mean style distance | difference from argmax | "
+        + ("difference from T=0.5 | " if half else "")
+        + "nearest in |",
+        "|---|---|---|" + ("---|" if half else "") + "---|",
     ]
-    base = distances[names[0]]
     for name in names:
-        differences = [d - b for d, b in zip(distances[name], base, strict=True)]
         mean = sum(distances[name]) / len(runs)
+        columns = [names[0]] + ([half] if half else [])
+        cells = []
+        for base in columns:
+            differences = [d - b for d, b in zip(distances[name], distances[base], strict=True)]
+            cells.append("—" if base == name else _with_ci(*_mean_interval(differences), 3, True))
         lines.append(
-            f"| {name} | {mean:.3f} | {_with_ci(*_mean_interval(differences), 3, True)} | "
-            f"{lowest[name]} of {len(runs)} |"
+            f"| {name} | {mean:.3f} | " + " | ".join(cells) + f" | {lowest[name]} of {len(runs)} |"
         )
     lines += [
         "",
@@ -409,12 +445,7 @@ def _playback_section(runs: list[dict]) -> list[str]:
     for name in names:
         cells = []
         for figure in FIGURES:
-            values = [
-                entry["distances"].get(figure.name)
-                for run in runs
-                for entry in run["style"]["playbacks"]
-                if entry["playback"] == name
-            ]
+            values = [_playbacks(run)[name]["distances"].get(figure.name) for run in runs]
             values = [v for v in values if v is not None]
             cells.append(f"{sum(values) / len(values):.2f}" if values else "—")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
