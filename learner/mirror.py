@@ -239,10 +239,12 @@ def format_row(row: MirrorRow) -> str:
     if row.model is None:
         return f"{row.name:16s} (none yet)"
     meta = row.model.metadata
+    own = meta.get("temperature")
     return (
         f"{row.name:16s} v{row.model.version:<5} {meta.get('architecture', '?'):12s} "
         f"agreement {meta.get('validation_agreement') or '?'}  "
-        f"{meta.get('training_frames', '?')} frames"
+        f"{meta.get('training_frames', '?')} frames  "
+        + (f"draws at {own} (its player's jitter)" if own else "no temperature of its own")
     )
 
 
