@@ -114,8 +114,11 @@ class Playback:
 # unlikely commands takes back more of the variety sampling at 1 gives (the jitter's mean
 # distance 0.16 at 1, 0.22 with 0.9, 0.26 with 0.75) than it saves of the balls returned
 # (0.11, 0.09, 0.08). Not the default.
-# A temperature of the model's own, matched to the player's jitter (``learner.calibration``),
-# measured against sampling at 0.5 on the same clones: see the README's "How the mirror plays".
+# A temperature of each model's own, matched to its player's jitter (``learner.calibration``),
+# on the same 16 clones (docs/playback.md, `bench report --from out/playback10`): 0.082
+# against 0.107 at 0.5 (-0.025, [-0.050, -0.004]) and 0.103 at 1 (-0.021), nearest in 8 of
+# 16; the jitter's mean distance 0.10 (0.26 at 0.5, 0.16 at 1) with the balls returned at
+# 0.08 (0.06 at 0.5, 0.11 at 1). The trembling hands draw at 1.4, the steady players at 0.25.
 DEFAULT_PLAYBACK = Playback(SAMPLE, AUTO)
 
 

@@ -43,10 +43,9 @@ from game.playback import FALLBACK_TEMPERATURE, SAMPLE, TEMPERATURE_RANGE, Playb
 from game.session import Session, SimClock
 from learner.style import StyleSamples
 
-# Measured (out of the repository: 8 built-ins x seeds 0-3, 10-minute clones, each playback's
-# style distance over 20 minutes, two sets of draws): picking from this grid by jitter gave
-# a style distance 0.031 lower than sampling at 0.5 (95% interval [-0.053, -0.012], 32 runs),
-# where always sampling at 1 gave -0.014 [-0.033, +0.003].
+# Measured: the 16 clones of docs/playback.md (8 built-ins, seeds 0-1, 10 minutes; style
+# distance over 20 minutes) play at their own temperature 0.025 nearer their personas than at
+# 0.5 (95% interval [-0.050, -0.004]); always sampling at 1 is -0.004 [-0.031, +0.021].
 TEMPERATURES = (0.25, 0.35, 0.5, 0.7, 1.0, 1.4)
 MINUTES = 3.0  # simulated minutes at each temperature
 MIN_EXCHANGES = 60  # the player's exchanges needed before the first calibration
