@@ -81,6 +81,7 @@ class TrainResult:
     steps: int
     frames: int
     interrupted: bool
+    temperature: float | None = None  # its own (``learner.calibration``); None: too little play
 
     def summary(self, out: Path, architecture: str) -> str:
         """The line ``main.py train`` prints."""
@@ -90,6 +91,11 @@ class TrainResult:
             f"{self.agreement:.3f}"
             + (f" ({approach:.3f} while the ball approaches)" if approach is not None else "")
             + f", {self.frames} frames, {self.steps} steps"
+            + (
+                f", draws at {self.temperature:g} (its player's jitter)"
+                if self.temperature is not None
+                else ", no temperature of its own (too little play: draws at 0.5)"
+            )
             + (" (interrupted)" if self.interrupted else "")
         )
 
@@ -145,9 +151,11 @@ def train(
         best = _keep_best(trainer, best)
     finally:
         bar.close()
-    atomic_write(out, best.onnx_bytes)
+    onnx_bytes, temperature = _own_temperature(trainer, best.onnx_bytes)
+    atomic_write(out, onnx_bytes)
     evaluation = best.evaluation
     return TrainResult(
+        temperature=temperature,
         version=best.version,
         agreement=evaluation["agreement"],
         approach_agreement=evaluation["approach_agreement"],
@@ -155,6 +163,22 @@ def train(
         frames=trainer.frames_trained,
         interrupted=interrupted,
     )
+
+
+def _own_temperature(trainer: MirrorTrainer, onnx_bytes: bytes) -> tuple[bytes, float | None]:
+    """The model file carrying the temperature at which it is as jittery as the player in
+    the recordings (``learner.calibration``), unless they hold too little play to say."""
+    from game.mirror_opponent import Model, check_candidate
+    from learner.calibration import calibrated
+
+    player = trainer.player_jitter.value()
+    if player is None:
+        return onnx_bytes, None
+    tqdm.write("finding its temperature (its jitter against the player's)…")
+    session, metadata = check_candidate(onnx_bytes)
+    model = Model(session, int(metadata.get("model_version") or 0), metadata, onnx_bytes)
+    model, calibration = calibrated(model, player, trainer.params)
+    return model.onnx_bytes, calibration.temperature
 
 
 @dataclass

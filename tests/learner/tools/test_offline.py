@@ -43,8 +43,8 @@ def train(*args):
 
 def test_train_from_recordings_beats_an_untrained_model(tmp_path):
     folder = tmp_path / "recs"
-    record(folder, 1, 50)
-    record(folder, 2, 50)
+    record(folder, 1, 75)  # 150 s: enough exchanges to find its temperature
+    record(folder, 2, 75)
     (folder / "junk.mpr").write_bytes(b"not a recording")  # skipped with a message
     out = tmp_path / "mirror.onnx"
     result = train("--from", folder, "--out", out, "--seed", "1")
@@ -53,6 +53,8 @@ def test_train_from_recordings_beats_an_untrained_model(tmp_path):
     data = out.read_bytes()
     _, metadata = check_candidate(data)  # loads in the opponent runtime's checks
     assert metadata["architecture"] == "mlp" and int(metadata["training_frames"]) > 0
+    # It found its own temperature from the player's jitter in the recordings, and says so.
+    assert f"draws at {metadata['temperature']} (its player's jitter)" in result.stdout
 
     opponent = MirrorOpponent(observe_factory=lambda: ObservationBuilder().push)
     trained = ModelGate(opponent).consider(data, 1)
