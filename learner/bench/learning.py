@@ -263,7 +263,13 @@ def print_fidelity(result: dict) -> None:
     style = result["style"]
     if style is not None:
         print(
-            f"  style, persona vs clone (playing by {style.get('playback', 'argmax')}): "
+            f"  style, persona vs clone (playing by {style.get('playback', 'argmax')}"
+            + (
+                f", its own {calibration['temperature']:g}"
+                if calibration and "auto" in style.get("playback", "")
+                else ""
+            )
+            + "): "
             f"{style['minutes']:g} simulated min each (seeds "
             f"{', '.join(map(str, style['seeds']))}), against the scripted opponent; 95% "
             "intervals by bootstrap over rallies; distance in the persona's spreads:"
