@@ -499,9 +499,11 @@ class MirrorOpponent:
         observe_factory: Callable[[], Callable[[View], np.ndarray]],
         fallback: Opponent | None = None,
         name: str = "mirror",
-        deadline: float = INFERENCE_DEADLINE,
+        deadline: float | None = INFERENCE_DEADLINE,
         playback: Playback = DEFAULT_PLAYBACK,
     ) -> None:
+        # deadline None: no watchdog (a model this process made and checked, played off any
+        # tick path: the trainer finding its mirror's temperature)
         self.name = name  # the label while a model plays ("mirror", or a shared mirror's name)
         self._observe_factory = observe_factory
         self._observe = observe_factory()
@@ -575,7 +577,7 @@ class MirrorOpponent:
         """The model's command, or None after dropping a model that missed its deadline or
         failed (``self.model`` is then its fallback)."""
         watchdog = self._watchdog
-        if watchdog is None or not watchdog.is_alive():
+        if self.deadline is not None and (watchdog is None or not watchdog.is_alive()):
             watchdog = self._watchdog = _Watchdog(self)
         options = ort.RunOptions()  # one per run: a late terminate can only stop its own run
         clock = self._clock

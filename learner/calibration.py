@@ -166,14 +166,20 @@ class Calibration:
         from learner.mirror import fixed_mirror
 
         for temperature in temperatures:
+            # Unwatched (no watchdog thread waking every 5 ms beside the game): the model is
+            # the trainer's own, checked, and played here off any tick path.
             clone = fixed_mirror(
-                self.model, self.params, playback=Playback(SAMPLE, temperature, self.seed)
+                self.model,
+                self.params,
+                playback=Playback(SAMPLE, temperature, self.seed),
+                watched=False,
             )
             samples = StyleSamples(LEFT, self.params)
             mirror = fixed_mirror(
                 self.model,
                 self.params,
                 playback=Playback(SAMPLE, self.opponent_temperature, self.seed + 1),
+                watched=False,
             )
             session = Session(
                 mirror,

@@ -98,13 +98,18 @@ def make_mirror(
     save_path: Path | None = None,
     observe_factory: ObserveFactory | None = None,
     playback: Playback = DEFAULT_PLAYBACK,
+    watched: bool = True,
 ) -> tuple[MirrorOpponent, ModelGate]:
     """An opponent that plays scripted until its gate accepts a model (saved to ``save_path``);
-    ``playback``: how its model's scores become commands (``game.playback``)."""
-    from game.mirror_opponent import MirrorOpponent, ModelGate
+    ``playback``: how its model's scores become commands (``game.playback``); ``watched``:
+    each inference has a deadline (off only for a model this process made, off the tick path)."""
+    from game.mirror_opponent import INFERENCE_DEADLINE, MirrorOpponent, ModelGate
 
     opponent = MirrorOpponent(
-        observe_factory=observe_factory or _features(params), name=name, playback=playback
+        observe_factory=observe_factory or _features(params),
+        name=name,
+        playback=playback,
+        deadline=INFERENCE_DEADLINE if watched else None,
     )
     return opponent, ModelGate(opponent, save_path=save_path)
 
@@ -115,10 +120,13 @@ def fixed_mirror(
     name: str = "mirror",
     observe_factory: ObserveFactory | None = None,
     playback: Playback = DEFAULT_PLAYBACK,
+    watched: bool = True,
 ) -> MirrorOpponent:
     """An opponent that plays ``model`` (already checked) from its first ``act`` and never
     learns: a ghost, a clone in a benchmark, an environment's opponent."""
-    opponent, _ = make_mirror(params, name, observe_factory=observe_factory, playback=playback)
+    opponent, _ = make_mirror(
+        params, name, observe_factory=observe_factory, playback=playback, watched=watched
+    )
     opponent.offer(model)
     return opponent
 
