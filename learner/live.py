@@ -526,7 +526,7 @@ class LiveLearner:
             log.warning("lost a message from the trainer: %s", exc)
             return
         if isinstance(report, TrainerLog):
-            log.warning("trainer: %s", report.text)
+            log.log(report.level, "trainer: %s", report.text)
         elif report.generation < self._generation:
             return  # made before the last reset: stale
         elif isinstance(report, CandidateReady):

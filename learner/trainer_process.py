@@ -26,6 +26,7 @@ SIGINT and stops when told to (saving its checkpoint).
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing as mp
 import os
 import queue
@@ -180,6 +181,7 @@ class StatsReport:
 @dataclass
 class TrainerLog:
     text: str
+    level: int = logging.WARNING  # news that is no trouble (a temperature found): INFO
 
 
 Report = CandidateReady | StatsReport | TrainerLog
@@ -396,7 +398,7 @@ class TrainerLoop:
             calibration, self.calibration = self.calibration, None
             self.last_calibration = now
             if calibration.temperature != self.trainer.temperature:
-                self.log(f"mirror {calibration.describe()}")
+                self.log(f"mirror {calibration.describe()}", level=logging.INFO)
             self.trainer.temperature = calibration.temperature
             self.player_jitter = calibration.player
         except Exception as exc:  # never the trainer's end: it goes on at the last temperature
@@ -466,8 +468,8 @@ class TrainerLoop:
         if on != (sampler.loss_priority is not None):
             sampler.set_loss_priority(LossPriority() if on else None)
 
-    def log(self, text: str) -> None:
-        self.out_q.put(TrainerLog(text))
+    def log(self, text: str, level: int = logging.WARNING) -> None:
+        self.out_q.put(TrainerLog(text, level))
 
     def _load_checkpoint(self) -> None:
         if self.checkpoint is None or not self.checkpoint.exists():
