@@ -57,7 +57,8 @@ def _live_section(runs: list[dict]) -> list[str]:
     lines = [
         "## Live play while the mirror trains flat out",
         "",
-        "`python main.py bench live --minutes 3 [--model transformer] --json out/live-MODEL.json`: "
+        f"`python main.py bench live --minutes {_minutes_of(runs)} [--model transformer] "
+        "--json out/live-MODEL.json`: "
         "the chaser persona plays live (real clock, real server, one WebSocket client in another "
         "process) while the trainer process trains without pacing. Measured from the trainer's "
         "first report. Hot swap: from the end of the training step that produced a model to "
