@@ -492,7 +492,8 @@ class MirrorOpponent:
 
     Each run gets its own ``RunOptions`` and is watched by this opponent's watchdog thread;
     a run past ``INFERENCE_DEADLINE`` is terminated and its model dropped for the last good
-    one. ``act`` never raises for a model's sake."""
+    one (``deadline=None``: no watchdog, for a model the process made itself and plays off
+    any tick path). ``act`` never raises for a model's sake."""
 
     def __init__(
         self,

@@ -20,25 +20,27 @@ So each mirror finds its own temperature, by the one style figure a temperature 
   mirror because the player's jitter was measured against it: how much a player corrects
   depends on the balls they get (the angler's jitter is 0.026 a tick against its mirror and
   0.009 against the scripted opponent), so only play against the same opponent compares.
-  It runs in steps (``advance``), so the trainer process's loop is never held for more than
-  a few tens of milliseconds; ``run`` does it all at once.
+  It runs in steps (``advance``, about 30 ms each, whatever the model), so the trainer
+  process's loop is never held for longer; ``run`` does it all at once.
 - ``with_temperature`` writes the temperature into a model file's metadata, where the game
   reads it (``game.playback.model_temperature``): a shared mirror plays at its player's.
 
 Calibration trains nothing and draws from none of the trainer's generators: a headless run
-learns exactly as without it. It costs about 7 s of CPU a time here (18 simulated minutes,
-two models a tick), which the live trainer spends on its own core, a step at a time.
+learns exactly as without it. It costs about 7 s of CPU a time here with the MLP (18 simulated
+minutes, two models a tick) and about three times that with the transformer, which the live
+trainer spends on its own core, a step at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Iterator
 
 import numpy as np
 
-from game.engine import DEFAULT_PARAMS, LEFT, Event, Params, State
+from game.engine import DEFAULT_PARAMS, LEFT, Event, Params, State, clamp_command
 from game.playback import FALLBACK_TEMPERATURE, SAMPLE, TEMPERATURE_RANGE, Playback
 from game.session import Session, SimClock
 from learner.style import StyleSamples
@@ -50,7 +52,8 @@ TEMPERATURES = (0.25, 0.35, 0.5, 0.7, 1.0, 1.4)
 MINUTES = 3.0  # simulated minutes at each temperature
 MIN_EXCHANGES = 60  # the player's exchanges needed before the first calibration
 PLAYER_EXCHANGES = 2000  # the newest exchanges the player's jitter is taken over
-CHUNK_TICKS = 600  # ticks a step plays (``advance``): about 40 ms here
+CHUNK_TICKS = 60  # ticks played between looks at the clock (``advance``)
+STEP_SECONDS = 0.03  # how long one ``advance`` plays, at most about (a chunk more)
 SEED = 6000  # the calibration's matches and draws (apart from the benches' seeds)
 TIE = 0.02  # jitters within 2% of the nearest are as near: 3 minutes measure no finer
 
@@ -66,7 +69,8 @@ class PlayerJitter:
 
     def add_tick(self, before: State, command: float, events: list[tuple[str, str]]) -> None:
         happened = [Event(kind, side) for kind, side in events]
-        self._samples.on_tick(before, command, 0.0, None, happened)
+        # Clamped as the trainer's targets are: a corrupt recording's NaN never reaches it.
+        self._samples.on_tick(before, clamp_command(command), 0.0, None, happened)
         if len(self._samples.values["jitter"]) > 2 * PLAYER_EXCHANGES:
             self._keep_newest()
 
@@ -91,7 +95,8 @@ class PlayerJitter:
         values = self._samples.values["jitter"][-PLAYER_EXCHANGES:]
         if len(values) < MIN_EXCHANGES:
             return None
-        return float(np.mean(values))
+        mean = float(np.mean(values))
+        return mean if math.isfinite(mean) else None
 
     def clear(self) -> None:
         self._samples = StyleSamples(LEFT, self.params)
@@ -150,10 +155,14 @@ class Calibration:
     def done(self) -> bool:
         return self.temperature is not None
 
-    def advance(self) -> bool:
-        """Play one step (``CHUNK_TICKS`` ticks); True once the temperature is found."""
-        if not self.done:
+    def advance(self, seconds: float = STEP_SECONDS) -> bool:
+        """Play for about ``seconds`` (whole chunks of ``CHUNK_TICKS`` ticks, at least one);
+        True once the temperature is found."""
+        started = time.perf_counter()
+        while not self.done:
             next(self._steps, None)
+            if time.perf_counter() - started >= seconds:
+                break
         return self.done
 
     def run(self) -> float:

@@ -338,6 +338,10 @@ class TrainerLoop:
                     if self.checkpoint is not None:
                         self.checkpoint.unlink(missing_ok=True)
                 case SetArchitecture(name):
+                    if name != self.trainer.config.architecture:
+                        # The calibration under way was of the old model; its temperature
+                        # is kept until the new model's own is found.
+                        self.calibration, self.exported = None, None
                     self.trainer.set_architecture(name)
                 case SetWeights(weights):
                     self.trainer.sampler.set_weights(RelevanceWeights.from_dict(weights))

@@ -151,8 +151,17 @@ def train(
         best = _keep_best(trainer, best)
     finally:
         bar.close()
-    onnx_bytes, temperature = _own_temperature(trainer, best.onnx_bytes)
-    atomic_write(out, onnx_bytes)
+    atomic_write(out, best.onnx_bytes)  # kept whatever happens while finding its temperature
+    temperature = None
+    if not interrupted:
+        try:
+            onnx_bytes, temperature = _own_temperature(trainer, best.onnx_bytes)
+        except (Exception, KeyboardInterrupt) as exc:
+            interrupted = interrupted or isinstance(exc, KeyboardInterrupt)
+            tqdm.write(f"kept the model without a temperature of its own ({exc!r})")
+        else:
+            if temperature is not None:
+                atomic_write(out, onnx_bytes)
     evaluation = best.evaluation
     return TrainResult(
         temperature=temperature,

@@ -140,3 +140,13 @@ def test_a_dip_in_the_clones_jitter_is_noise_and_a_flat_one_picks_the_steadiest(
     trembling = dict(zip(temperatures, [0.219, 0.228, 0.236, 0.249, 0.264, 0.284], strict=True))
     assert nearest(0.2806, trembling) == 1.4
     assert nearest(0.25, trembling) == 0.7
+
+
+def test_a_corrupt_command_never_makes_the_players_jitter_nan():
+    jitter, _ = _play("pointer", 150)
+    before = jitter.value()
+    state = engine.new_match(0)._replace(tick=5)
+    for _ in range(10):
+        jitter.add_tick(state, float("nan"), [])
+    assert jitter.value() is not None and np.isfinite(jitter.value())
+    assert jitter.value() == pytest.approx(before, rel=0.2)

@@ -296,3 +296,12 @@ def test_a_failing_calibration_is_logged_once_and_the_trainer_goes_on(tmp_path, 
     frames.put(more)
     loop.train_paced(loop.drain_frames())
     assert loop.trainer.steps > 300  # still learning
+
+
+def test_a_new_architecture_drops_the_calibration_of_the_old_model(tmp_path, monkeypatch):
+    loop, frames, out, more = _trained_loop(tmp_path, monkeypatch)
+    loop.maybe_calibrate(time.monotonic() + 120)  # one started on the MLP
+    assert loop.calibration is not None
+    loop.control_q.put(SetArchitecture("transformer"))
+    assert loop.apply_controls()
+    assert loop.calibration is None and loop.exported is None
