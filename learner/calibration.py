@@ -33,7 +33,6 @@ trainer spends on its own core, a step at a time.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from collections.abc import Iterator
@@ -42,7 +41,8 @@ import numpy as np
 
 from game.engine import DEFAULT_PARAMS, LEFT, Event, Params, State, clamp_command
 from game.playback import FALLBACK_TEMPERATURE, SAMPLE, TEMPERATURE_RANGE, Playback
-from game.session import Session, SimClock
+from game.session import Session
+from learner.metrics import play_in_chunks
 from learner.style import StyleSamples
 
 # Measured: the 16 clones of docs/playback.md (8 built-ins, seeds 0-1, 10 minutes; style
@@ -146,7 +146,7 @@ class Calibration:
         self.params = params
         self.seed = seed
         minutes = MINUTES if minutes is None else minutes
-        self.ticks_each = int(round(minutes * 60.0 * params.tick_rate))
+        self.seconds_each = minutes * 60.0  # simulated, at each temperature
         self.clone: dict[float, float] = {}  # temperature -> the clone's jitter
         self.temperature: float | None = None
         self._steps = self._play(temperatures)
@@ -198,19 +198,8 @@ class Calibration:
                 strict=True,
             )
             session.frame_sinks.append(samples)
-            played = 0
             try:
-                while played < self.ticks_each:
-                    first = session.state.tick
-                    chunk = min(CHUNK_TICKS, self.ticks_each - played)
-                    asyncio.run(session.run(SimClock(), ticks=chunk))
-                    moved = session.state.tick - first
-                    played += moved
-                    if session.state.winner:
-                        session.new_match(self.seed + played)
-                    elif not moved:
-                        raise RuntimeError("the calibration's session did not move")
-                    yield
+                yield from play_in_chunks(session, self.seconds_each, self.seed, CHUNK_TICKS)
             finally:
                 session.close()
             jitter = samples.values["jitter"]
@@ -244,10 +233,10 @@ def calibrated(
     """``model`` (a checked ``Model``) again, its file carrying the temperature that matches
     ``player``'s jitter (measured against the mirror playing at ``playing``), with the
     ``Calibration`` that found it."""
-    from game.mirror_opponent import Model, check_candidate
+    from learner.mirror import checked_model
 
     calibration = Calibration(model, player, params, opponent_temperature=playing)
     temperature = calibration.run()
-    data = with_temperature(model.onnx_bytes, temperature)
-    session, metadata = check_candidate(data)
-    return Model(session, model.version, metadata, data, model.heldout_agreement), calibration
+    again = checked_model(with_temperature(model.onnx_bytes, temperature))
+    again.heldout_agreement = model.heldout_agreement
+    return again, calibration

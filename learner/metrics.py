@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -127,8 +128,14 @@ def play_headless(session: Session, seconds: float, seed: int) -> None:
     """Run ``session`` for ``seconds`` of simulated play; a finished match is followed by
     a new one (seeded from ``seed`` and the ticks played), as in play. Only ticks in which
     the game moved count: a match that ends mid-chunk idles the rest of it."""
+    for _ in play_in_chunks(session, seconds, seed, session.params.tick_rate * 10):
+        pass
+
+
+def play_in_chunks(session: Session, seconds: float, seed: int, chunk: int) -> Iterator[None]:
+    """``play_headless`` a chunk of ``chunk`` ticks at a time, yielding after each (for work
+    done in steps between other work: ``learner.calibration``)."""
     ticks = int(seconds * session.params.tick_rate)
-    chunk = session.params.tick_rate * 10
     played = 0
     while played < ticks:
         first = session.state.tick
@@ -139,6 +146,7 @@ def play_headless(session: Session, seconds: float, seed: int) -> None:
             session.new_match(seed + played)
         elif not moved:
             raise RuntimeError("the session did not move (paused?)")
+        yield
 
 
 def model_commands(model: Model, obs: np.ndarray) -> np.ndarray:

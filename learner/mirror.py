@@ -137,14 +137,21 @@ def fixed_mirror(
 def load_model(path: Path) -> Model:
     """A model file read within the game's size limit and checked as the game checks every
     candidate (``game.mirror_opponent``); ``MirrorError`` says why not in one line."""
-    from game.mirror_opponent import CandidateRejected, Model, check_candidate, read_model_file
+    from game.mirror_opponent import CandidateRejected, read_model_file
 
     path = Path(path)
     try:
-        data = read_model_file(path)
-        session, metadata = check_candidate(data)
+        return checked_model(read_model_file(path))
     except CandidateRejected as exc:
         raise MirrorError(f"model {path.name} cannot play: {exc}", str(exc)) from None
+
+
+def checked_model(data: bytes) -> Model:
+    """A model file's bytes checked as the game checks every candidate, ready to play
+    (``game.mirror_opponent.CandidateRejected`` says why not)."""
+    from game.mirror_opponent import Model, check_candidate
+
+    session, metadata = check_candidate(data)
     # check_candidate range-checked model_version when present.
     return Model(session, int(metadata.get("model_version") or 0), metadata, data)
 

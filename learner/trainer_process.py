@@ -387,12 +387,10 @@ class TrainerLoop:
                     return
                 if now - self.last_calibration < CALIBRATE_EVERY:
                     return
-                from game.mirror_opponent import Model, check_candidate
                 from game.playback import FALLBACK_TEMPERATURE
+                from learner.mirror import checked_model
 
-                session, metadata = check_candidate(self.exported)
-                version = int(metadata.get("model_version") or 0)
-                model = Model(session, version, metadata, self.exported)
+                model = checked_model(self.exported)
                 playing = self.trainer.temperature or FALLBACK_TEMPERATURE  # as the mirror plays
                 self.calibration = Calibration(
                     model, player, self.trainer.params, opponent_temperature=playing

@@ -177,16 +177,14 @@ def train(
 def _own_temperature(trainer: MirrorTrainer, onnx_bytes: bytes) -> tuple[bytes, float | None]:
     """The model file carrying the temperature at which it is as jittery as the player in
     the recordings (``learner.calibration``), unless they hold too little play to say."""
-    from game.mirror_opponent import Model, check_candidate
     from learner.calibration import calibrated
+    from learner.mirror import checked_model
 
     player = trainer.player_jitter.value()
     if player is None:
         return onnx_bytes, None
     tqdm.write("finding its temperature (its jitter against the player's)…")
-    session, metadata = check_candidate(onnx_bytes)
-    model = Model(session, int(metadata.get("model_version") or 0), metadata, onnx_bytes)
-    model, calibration = calibrated(model, player, trainer.params)
+    model, calibration = calibrated(checked_model(onnx_bytes), player, trainer.params)
     return model.onnx_bytes, calibration.temperature
 
 
