@@ -196,10 +196,23 @@ TARGET_FIGURES = ("reaction_s", "meet_offset")  # held to within 10% of the pers
 TARGET_ERROR = 0.10
 
 
+def _told_apart(entry: dict) -> bool:
+    """Whether this much play measures the persona's mean finely enough to tell 10% at all:
+    its 95% interval lies within 10% of it. A player who turns at once has a reaction mean
+    of a few milliseconds made of the few balls it lets come, known to no better than
+    +-30-80% over 20 minutes; no clone can be shown within 10% of that."""
+    mean, interval = entry.get("persona_mean"), entry.get("persona_mean_ci")
+    if not mean or not interval:
+        return False
+    return max(mean - interval[0], interval[1] - mean) <= TARGET_ERROR * abs(mean)
+
+
 def _target_table(runs: list[dict]) -> list[str]:
     """The two figures with a target, the clone's relative error beside the persona's own
     against itself on other matches: where the persona misses 10% too, the figure's mean
-    over this much play is not steady enough to be held to 10%."""
+    over this much play is not steady enough to be held to 10%. The count is given twice:
+    over all runs, and over the runs whose persona's mean is known to 10% (``_told_apart``),
+    the only ones where the target can be told met or missed."""
     runs = [run for run in runs if (run.get("style") or {}).get("twin")]
     if not runs:
         return []
@@ -220,27 +233,35 @@ def _target_table(runs: list[dict]) -> list[str]:
         "|" + "---|" * (2 + 3 * len(TARGET_FIGURES)),
     ]
     within = {name: [0, 0, 0] for name in TARGET_FIGURES}  # clone, twin, runs
+    told = {name: [0, 0, 0] for name in TARGET_FIGURES}  # the same, where 10% can be told
     for run in runs:
         clone, twin = run["style"]["clone"]["figures"], run["style"]["twin"]["figures"]
         cells = []
         for name in TARGET_FIGURES:
             mine, floor = clone.get(name) or {}, twin.get(name) or {}
             cells += [
-                _with_ci(mine.get("persona_mean"), None, digits=3),
+                _with_ci(mine.get("persona_mean"), mine.get("persona_mean_ci"), digits=3),
                 _with_ci(mine.get("rel_error"), mine.get("rel_error_ci"), signed=True),
                 _with_ci(floor.get("rel_error"), floor.get("rel_error_ci"), signed=True),
             ]
-            for k, entry in enumerate((mine, floor)):
-                error = entry.get("rel_error")
-                within[name][k] += error is not None and abs(error) <= TARGET_ERROR
-            within[name][2] += 1
+            counts = [within[name]] + ([told[name]] if _told_apart(mine) else [])
+            for count in counts:
+                for k, entry in enumerate((mine, floor)):
+                    error = entry.get("rel_error")
+                    count[k] += error is not None and abs(error) <= TARGET_ERROR
+                count[2] += 1
         lines.append(f"| {run['persona']} | {run.get('seed', 0)} | " + " | ".join(cells) + " |")
     lines.append("")
     for name in TARGET_FIGURES:
         clone_n, twin_n, total = within[name]
+        told_clone, told_twin, told_total = told[name]
         lines.append(
             f"{labels[name].capitalize()} within {TARGET_ERROR:.0%}: the clone in {clone_n} "
-            f"of {total} runs, the persona on other matches in {twin_n} of {total}."
+            f"of {total} runs, the persona on other matches in {twin_n} of {total}. "
+            f"Where this much play measures the persona's mean to {TARGET_ERROR:.0%} (its 95% "
+            f"interval within {TARGET_ERROR:.0%} of it, so that {TARGET_ERROR:.0%} can be "
+            f"told at all; {told_total} of {total} runs): the clone in {told_clone}, the "
+            f"persona on other matches in {told_twin}."
         )
     return lines
 

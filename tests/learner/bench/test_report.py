@@ -49,6 +49,10 @@ def test_report_renders_every_section(tmp_path):
             "wait_y",
         )
     }
+    # The persona's reaction mean is known to +-50% (a player who turns at once), its
+    # meeting to +-5%: only the meeting can be told within 10% or not.
+    figures["reaction_s"] |= {"persona_mean": 0.02, "persona_mean_ci": [0.01, 0.03]}
+    figures["meet_offset"] |= {"persona_mean": 0.4, "persona_mean_ci": [0.38, 0.42]}
     style = {
         "minutes": 20,
         "seeds": [2000, 2001, 2002],
@@ -144,11 +148,15 @@ def test_report_renders_every_section(tmp_path):
         "persona's spreads, so columns compare): 1.00",
         "| chaser | 0 | 0.970 | 0.02 [0.00, 0.06] | 0.40 [0.30, 0.50] | **0.25 [0.15, 0.35]** |",
         "| sample T=1 | 0.250 | -0.150 [-0.150, -0.150] | 1 of 1 |",
-        "| chaser | 0 | — | +0.10 [0.05, 0.15] | +0.30 [-0.10, 0.90] | — | +0.10 [0.05, 0.15] | "
-        "-0.05 [-0.10, 0.00] |",
+        "| chaser | 0 | 0.020 [0.010, 0.030] | +0.10 [0.05, 0.15] | +0.30 [-0.10, 0.90] | "
+        "0.400 [0.380, 0.420] | +0.10 [0.05, 0.15] | -0.05 [-0.10, 0.00] |",
         "Reaction delay within 10%: the clone in 1 of 1 runs, the persona on other matches in "
-        "0 of 1.",
+        "0 of 1. Where this much play measures the persona's mean to 10% (its 95% interval "
+        "within 10% of it, so that 10% can be told at all; 0 of 1 runs): the clone in 0, the "
+        "persona on other matches in 0.",
         "Meets the ball off centre within 10%: the clone in 1 of 1 runs, the persona on other "
-        "matches in 1 of 1.",
+        "matches in 1 of 1. Where this much play measures the persona's mean to 10% (its 95% "
+        "interval within 10% of it, so that 10% can be told at all; 1 of 1 runs): the clone "
+        "in 1, the persona on other matches in 1.",
     ):
         assert expected in text, expected
