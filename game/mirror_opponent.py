@@ -56,6 +56,7 @@ from game.playback import (
     Playback,
     model_temperature,
     refine,
+    temperature_for,
 )
 from game.session import GAP_AFTER_TICK
 from models.contract import (
@@ -512,6 +513,8 @@ class MirrorOpponent:
         self.deadline = deadline
         self.playback = playback
         self._picker = BinPicker(playback)
+        self._found: float | None = None  # found_temperature
+        self._found_used: float | None = None  # the one the picker was last given
         self.model: Model | None = None
         self._next: Model | None = None
         self._last_good: Model | None = None  # what played before ``model``, to fall back on
@@ -534,21 +537,37 @@ class MirrorOpponent:
         return self.model.version if self.model else 0
 
     @property
+    def found_temperature(self) -> float | None:
+        """The temperature the player's trainer found for their jitter (the live learner
+        sets it from the trainer's reports), for a model that carries none: one restored
+        from before it was found, or one the gate has kept since. Such a model draws at
+        this, not at the default."""
+        return self._found
+
+    @found_temperature.setter
+    def found_temperature(self, value: float | None) -> None:
+        # Taken up by the next tick (``act``), on the loop's thread; a float, replaced whole.
+        self._found = value
+
+    @property
     def temperature(self) -> float | None:
         """The temperature its draws use now (None: it plays by argmax)."""
-        return None if self.playback.by == ARGMAX else self._picker.temperature
+        if self.playback.by == ARGMAX:
+            return None
+        return temperature_for(self.playback, self._metadata(), self._found)[0]
 
     @property
     def temperature_source(self) -> str | None:
         """Where its draws' temperature comes from: "own" (the playing model carries one,
-        found for its player), "default" (it carries none), "set" (the player chose one);
-        None when it plays by argmax."""
+        found for its player, or its trainer has found one since: ``found_temperature``),
+        "default" (neither), "set" (the player chose one); None when it plays by argmax."""
         if self.playback.by == ARGMAX:
             return None
-        if self.playback.temperature is not None:
-            return "set"
-        own = self.model is not None and model_temperature(self.model.metadata) is not None
-        return "own" if own else "default"
+        return temperature_for(self.playback, self._metadata(), self._found)[1]
+
+    def _metadata(self) -> dict[str, str]:
+        model = self.model
+        return model.metadata if model is not None else {}
 
     def offer(self, model: Model | None) -> None:
         """Called from any thread: the next tick plays this model (None: back to scripted)."""
@@ -560,12 +579,20 @@ class MirrorOpponent:
         if hasattr(self.fallback, "reset"):
             self.fallback.reset(seed)
 
-    def act(self, view: View) -> float:
+    def take_offer(self) -> None:
+        """Between two ticks: a model offered takes over now, and a temperature found since
+        is taken up. ``act`` calls it first; a paused game calls it too (``Session.tick``),
+        so a mirror restored while a resumed match waits for Space is the one shown."""
         offered = self._next  # read once: the swap happens here, between two ticks
         if offered is not None:
             self._next = None
             self._last_good = self.model
             self._start(None if offered is _NO_MODEL else offered)
+        elif self._found != self._found_used:
+            self._use_temperature()
+
+    def act(self, view: View) -> float:
+        self.take_offer()
         obs = self._observe(view)
         self._picker.see(view.ball_vx)
         while self.model is not None:  # at most twice: a fallback model has no fallback
@@ -605,12 +632,16 @@ class MirrorOpponent:
     def _start(self, model: Model | None) -> None:
         self.model = model
         self.swaps += 1
-        self._picker.use_model(model.metadata if model is not None else {})
+        self._use_temperature()
         if model is not None:
             if self._watchdog is not None:
                 self._watchdog.wake.set()
             if self.on_swap:
                 self.on_swap(model)
+
+    def _use_temperature(self) -> None:
+        self._found_used = self._found
+        self._picker.use_model(self._metadata(), self._found)
 
     def _drop(self, model: Model, reason: str) -> None:
         """``model`` failed a run: never play it again; the last good one (or the scripted

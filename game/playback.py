@@ -183,6 +183,22 @@ def refine(scores: Sequence[float], index: int) -> float:
     return weighted / total
 
 
+def temperature_for(
+    playback: Playback, metadata: dict[str, str], found: float | None = None
+) -> tuple[float, str]:
+    """(temperature, where it comes from) of a model playing with ``playback``: "set" (the
+    playback names one), "own" (the model's file carries one, or its trainer has found one
+    for the player since: ``found``), "default" (``FALLBACK_TEMPERATURE``)."""
+    if playback.temperature is not AUTO:
+        return playback.temperature, "set"
+    own = model_temperature(metadata)
+    if own is not None:
+        return own, "own"
+    if found is not None:
+        return found, "own"
+    return FALLBACK_TEMPERATURE, "default"
+
+
 class BinPicker:
     """Picks a bin from each tick's scores as ``playback`` says; ``reset`` with each match's
     seed, so the draws of a match are the same whenever it is played again.
@@ -198,13 +214,10 @@ class BinPicker:
         self.use_model({})
         self.reset(0)
 
-    def use_model(self, metadata: dict[str, str]) -> None:
-        """The model now playing: with an AUTO playback, draw at its own temperature."""
-        if self.playback.temperature is not AUTO:
-            self.temperature = self.playback.temperature
-        else:
-            own = model_temperature(metadata)
-            self.temperature = FALLBACK_TEMPERATURE if own is None else own
+    def use_model(self, metadata: dict[str, str], found: float | None = None) -> None:
+        """The model now playing: with an AUTO playback, draw at its own temperature (else
+        at ``found``, one its trainer has found since, else the fallback)."""
+        self.temperature = temperature_for(self.playback, metadata, found)[0]
 
     def reset(self, seed: int) -> None:
         # A string seed is hashed with SHA-512 by random: stable across runs and platforms.

@@ -42,12 +42,14 @@ class LearningStats(TypedDict, total=False):
     playing_agreement: float | None  # how like you the model playing now was when it passed
     playing_agreement_saved: bool  # that figure is from the last session (a restored mirror)
     mirror_number: int  # the mirrors the player has met, this one included (0: none yet)
-    recorded_frames: int  # of ``frames``, ticks read from the player's earlier recordings
+    recorded_frames: int  # of ``play_frames``, ticks read from the player's earlier recordings
     earlier_sessions: int  # the earlier play sessions those came from
     learning: bool
     architecture: str
     version: int  # the model playing now (0: the scripted opponent)
-    frames: int
+    frames: int  # ticks of the player's play it trains on
+    play_frames: int  # every tick of their play it has: ``frames`` and those kept aside to
+    # judge each new mirror (the held-out rallies)
     agreement: float | None
     approach_agreement: float | None
     untrained_agreement: float | None

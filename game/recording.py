@@ -230,11 +230,14 @@ def _header_params(path: Path, header: dict) -> Params:
         raise RecordingError(f"corrupt recording {path.name}: bad engine params ({exc})") from None
 
 
-def read_recording(path: str | Path) -> Recording:
-    """Read a whole recording. A partial last record is dropped (see ``truncated_bytes``)."""
+def read_recording(path: str | Path, limit: int | None = None) -> Recording:
+    """Read a whole recording, or its first ``limit`` bytes (a recording still being
+    written, as long as it was at some moment). A partial last record is dropped (see
+    ``truncated_bytes``)."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            data = file.read() if limit is None else file.read(limit)
     except FileNotFoundError:
         raise RecordingError(f"no such recording: {path}") from None
     except IsADirectoryError:

@@ -173,6 +173,8 @@ class LiveLearner:
         self.match_card: dict | None = None  # the last finished match, you vs your mirror
         self._memory: list[Path] = []  # earlier recordings the trainer learns from, oldest first
         self._memory_sessions: list[int] = []  # the play session each of them belongs to
+        self._memory_bytes: list[int] = []  # and how long each was then (a match resumed
+        # into one goes on growing with this session's play, which comes as live frames)
         self.mirrors_met = _count(settings.get("mirrors_met"))  # mirrors the player has met
         self._met_version = _count(settings.get("mirror_met_version"))  # the last one met
         self.learning = _saved_switch(settings, "learning", "learning is on")
@@ -207,7 +209,7 @@ class LiveLearner:
             self.gate.pacer = GapPacer(wait_for_tick_gap)
         self._load_saved_model()
         if self.files is not None:
-            self._memory, self._memory_sessions = earlier_play(
+            self._memory, self._memory_sessions, self._memory_bytes = earlier_play(
                 self.files.folder.parent, before=self._created_at
             )
         self._spawn(primer=[])
@@ -244,7 +246,10 @@ class LiveLearner:
             start_version=max(self.opponent.model_version, self._trainer_version()),
             generation=self._generation,
             primer=primer,
-            recordings=[str(path) for path in self._memory],
+            recordings=[
+                (str(path), size)
+                for path, size in zip(self._memory, self._memory_bytes, strict=True)
+            ],
         )
         self._process = self._context.Process(
             target=trainer_main,
@@ -413,6 +418,7 @@ class LiveLearner:
             "recorded_frames": latest.recorded_frames if latest else 0,
             "earlier_sessions": self._sessions_read(latest.recordings_read if latest else 0),
             "frames": latest.frames if latest else (saved or {}).get("frames", 0),
+            "play_frames": latest.frames_seen if latest else _saved_play(saved),
             "agreement": latest.agreement if latest else (saved or {}).get("agreement"),
             "approach_agreement": latest.approach_agreement
             if latest
@@ -456,6 +462,7 @@ class LiveLearner:
             "approach_agreement": latest.approach_agreement,
             "playing_agreement": self._playing_agreement()[0],
             "frames": latest.frames,
+            "play_frames": latest.frames_seen,
             "version": playing.version if playing else 0,
         }
 
@@ -533,6 +540,9 @@ class LiveLearner:
             self._consider(report.candidate)
         elif isinstance(report, StatsReport):
             self.latest = report.stats
+            # A mirror whose file carries no temperature (restored, or kept by the gate since
+            # the trainer found one) draws at the one found for this player.
+            self.opponent.found_temperature = report.stats.temperature
             self.chart.append(
                 {
                     "t": report.stats.made_at,
@@ -622,8 +632,19 @@ def _saved_figures(saved: object) -> dict | None:
     playing = saved.get("playing_agreement")
     if playing is not None and not (isinstance(playing, int | float) and 0 <= playing <= 1):
         return None
-    keys = (*fractions, "playing_agreement", "frames", "made_at", "version")
+    play = saved.get("play_frames")  # absent from a session before it was saved
+    if play is not None and not (isinstance(play, int) and play >= frames):
+        return None
+    keys = (*fractions, "playing_agreement", "frames", "play_frames", "made_at", "version")
     return {key: saved.get(key) for key in keys}
+
+
+def _saved_play(saved: dict | None) -> int:
+    """All the play the last session's figures rest on (its training frames where a session
+    from before ``play_frames`` was saved left only those)."""
+    saved = saved or {}
+    play = saved.get("play_frames")
+    return play if play is not None else saved.get("frames", 0)
 
 
 def _saved_switch(settings: dict, name: str, default_text: str) -> bool:
@@ -646,16 +667,20 @@ def _count(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
-def earlier_play(profile_folder: Path, before: float = math.inf) -> tuple[list[Path], list[int]]:
+def earlier_play(
+    profile_folder: Path, before: float = math.inf
+) -> tuple[list[Path], list[int], list[int]]:
     """The player's recordings the trainer learns from when play starts: those started
     ``before`` (this session's own come as live frames), the newest first up to
-    MEMORY_MINUTES of play, returned oldest first (the order they were played), and the play
-    session each belongs to (recordings less than SESSION_GAP apart share one). A match
-    resumed from an earlier session started then, so it counts as earlier play."""
+    MEMORY_MINUTES of play, returned oldest first (the order they were played), the play
+    session each belongs to (recordings less than SESSION_GAP apart share one), and the
+    bytes each holds now. A match resumed from an earlier session started then, so it counts
+    as earlier play, up to those bytes: what this session appends to it comes as live
+    frames, and is not learned from twice."""
     from game.profiles import recordings_in
     from game.recording import RECORD
 
-    chosen: list[tuple[Path, float, float]] = []  # path, started, ended
+    chosen: list[tuple[Path, float, float, int]] = []  # path, started, ended, bytes
     budget = MEMORY_MINUTES * 60 * 60  # ticks
     for path in reversed(recordings_in(profile_folder / "recordings")):
         try:
@@ -666,18 +691,18 @@ def earlier_play(profile_folder: Path, before: float = math.inf) -> tuple[list[P
         started = _started(path, info.st_mtime)
         if ticks == 0 or started >= before - 1.0:  # names carry whole seconds
             continue
-        chosen.append((path, started, info.st_mtime))
+        chosen.append((path, started, info.st_mtime, info.st_size))
         budget -= ticks
         if budget <= 0:
             break
     chosen.reverse()
     sessions, session, last_end = [], 0, None
-    for _, started, ended in chosen:
+    for _, started, ended, _ in chosen:
         if last_end is not None and started - last_end > SESSION_GAP:
             session += 1
         sessions.append(session)
         last_end = max(ended, last_end or ended)
-    return [path for path, _, _ in chosen], sessions
+    return [path for path, *_ in chosen], sessions, [size for *_, size in chosen]
 
 
 def _started(path: Path, fallback: float) -> float:

@@ -121,9 +121,11 @@ class TrainerSetup:
     generation: int = 0
     primer: list[list[Tick]] = field(default_factory=list)
     """Recent frames a restarted trainer learns from at once (the ones its predecessor had)."""
-    recordings: list[str] = field(default_factory=list)
+    recordings: list[tuple[str, int]] = field(default_factory=list)
     """The player's earlier recordings, oldest first, to learn from as well (read in this
-    process, a slice at a time, so neither the game nor this loop waits for them)."""
+    process, one at a time, so neither the game nor this loop waits for them), each with
+    the bytes of it to read: as long as it was when play started (a match resumed into it
+    goes on growing with play that comes as live frames)."""
 
 
 # -- trainer -> game ------------------------------------------------------------------------
@@ -254,7 +256,7 @@ class TrainerLoop:
         self.player_jitter: float | None = None  # the player's, at the last calibration
         self.exported: bytes | None = None  # the newest candidate's model file
         self.last_step_end = time.time()
-        self.recordings = [Path(path) for path in setup.recordings]
+        self.recordings = [(Path(path), size) for path, size in setup.recordings]
         self.recordings_read = 0
         self.recorded_frames = 0
         self.live_ticks = 0
@@ -299,9 +301,9 @@ class TrainerLoop:
         from game.recording import RecordingError, read_recording
         from game.replay import ticks
 
-        path = self.recordings.pop(0)
+        path, size = self.recordings.pop(0)
         try:
-            recording = read_recording(path)
+            recording = read_recording(path, size)
         except RecordingError as exc:
             self.log(f"skipped a recording that cannot be read: {exc}")
             return 0

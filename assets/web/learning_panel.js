@@ -237,17 +237,25 @@ function formatQueued(seconds) {
   return seconds < 90 ? `${Math.round(seconds)} s` : `${Math.round(seconds / 60)} min`;
 }
 
-/** How much of the player's play the mirror learned from, and from when: ``frames`` counts
- * this session's play and the earlier recordings the trainer read when play started. */
+/** How much of the player's play the mirror learned from, and from when: ``play_frames``
+ * counts this session's play and the earlier recordings the trainer read when play started,
+ * the rallies kept aside to judge each new mirror included (``frames``: the rest, which it
+ * trains on), so five minutes played read five minutes. */
 function learnedFrom(r) {
-  const frames = r.frames || 0;
+  const trained = r.frames || 0;
+  const frames = Math.max(trained, typeof r.play_frames === "number" ? r.play_frames : 0);
   const sessions = r.earlier_sessions || 0;
   if (frames <= 0) return { text: "Nothing of your play learned yet", title: "" };
+  const aside = frames - trained;
+  const split = aside > 0
+    ? ` (${formatCount(trained)} to learn from, ${formatCount(aside)} kept aside to judge ` +
+      "each new mirror)"
+    : "";
   const when = r.figures_from === "saved"
     ? "by the end of your last session"
     : sessions ? `(this session and ${sessions} before)` : "(this session)";
   const recorded = Math.min(frames, r.recorded_frames || 0);
-  const title = `${formatCount(frames)} frames at 60 a second` + (recorded && r.figures_from !== "saved"
+  const title = `${formatCount(frames)} frames at 60 a second${split}` + (recorded && r.figures_from !== "saved"
     ? `; ${formatCount(recorded)} of them from your recordings of ${sessions} earlier ` +
       `session${sessions === 1 ? "" : "s"}, read when this one started`
     : "");
@@ -262,7 +270,9 @@ function learnedFrom(r) {
  * at the default one until enough of their play is seen, or at one the player set. */
 export function mirrorMoves(r, plays) {
   const t = r.mirror_temperature;
-  if (!plays || typeof t !== "number") return plays ? "its likeliest move each time" : "—";
+  // A report made before the mirror the frames show took over knows nothing of it yet.
+  if (!plays || !(r.version > 0)) return "—";
+  if (typeof t !== "number") return "its likeliest move each time";
   const at = `draws at ${t.toFixed(2).replace(/0$/, "")}`;
   if (r.temperature_source === "own") {
     const yours = typeof r.player_jitter === "number"

@@ -234,6 +234,25 @@ def test_how_much_play_it_learned_from_adds_up_over_sessions(server_factory, bro
     assert text == "Learned from 23 min of your play (this session and 3 before)"
     title = page.get_attribute("#frames-learned", "title")
     assert "82,800 frames" in title and "72,000 of them from your recordings of 3 earlier" in title
+    # Five minutes played over two sessions read five minutes: the rallies kept aside to
+    # judge each new mirror (a fifth) count as play it has.
+    (text,) = inject(
+        page,
+        {
+            "frames": 4 * minute,
+            "play_frames": 5 * minute,
+            "recorded_frames": 3 * minute,
+            "earlier_sessions": 1,
+        },
+        "#frames-learned",
+        opponent=MIRROR,
+    )
+    assert text == "Learned from 5 min of your play (this session and 1 before)"
+    title = page.get_attribute("#frames-learned", "title")
+    assert title.startswith(
+        "18,000 frames at 60 a second (14,400 to learn from, 3,600 kept aside to judge each "
+        "new mirror); 10,800 of them from your recordings of 1 earlier session"
+    ), title
 
     said = [
         inject(page, report, "#frames-learned", opponent=MIRROR)[0]
@@ -446,18 +465,21 @@ def test_a_real_match_ends_with_its_card(server_factory, browser):
 
 def test_the_panel_says_how_the_mirror_draws_its_moves(server_factory, browser):
     """The mirror's temperature in words: matched to the player's jitter once found, the
-    default until then, the player's own choice, and nothing while no mirror plays."""
+    default until then, the player's own choice, and nothing while no mirror plays, or
+    while the last report is from before the mirror the frames show took over."""
     server = server_factory("--no-learn", "--no-record")
     page, errors = open_page(browser, server.url)
+    playing = {"version": MIRROR["version"]}
     own = {"mirror_temperature": 1.4, "temperature_source": "own", "player_jitter": 0.274}
     said = [
-        inject(page, {**REPORT, **report}, "#mirror-moves", opponent=opponent)[0]
+        inject(page, {**REPORT, **playing, **report}, "#mirror-moves", opponent=opponent)[0]
         for report, opponent in (
             (own, MIRROR),
             ({"mirror_temperature": 0.5, "temperature_source": "default"}, MIRROR),
             ({"mirror_temperature": 0.7, "temperature_source": "set"}, MIRROR),
             ({"mirror_temperature": None, "temperature_source": None}, MIRROR),
             (own, SCRIPTED),
+            ({"version": 0, "mirror_temperature": None, "temperature_source": None}, MIRROR),
         )
     ]
     assert said == [
@@ -465,6 +487,7 @@ def test_the_panel_says_how_the_mirror_draws_its_moves(server_factory, browser):
         "draws at 0.5 until it has seen more of your play",
         "draws at 0.7, as you set it",
         "its likeliest move each time",
+        "—",
         "—",
     ]
     assert not errors

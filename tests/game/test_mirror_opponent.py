@@ -155,6 +155,57 @@ def test_swap_happens_between_ticks_and_plays_the_model(tmp_path):
     assert not list((tmp_path / "mirror").glob("*.tmp"))
 
 
+def test_a_paused_game_shows_the_mirror_that_will_play(tmp_path):
+    """A match resumed after a restart waits for Space: the mirror restored meanwhile takes
+    over between the paused ticks, so the frames name it (not the scripted opponent), and
+    no tick is played."""
+    from game.session import Session
+
+    opponent = _opponent()
+    gate = ModelGate(opponent, save_path=tmp_path / "mirror" / "model.onnx")
+    session = Session(opponent, seed=0)
+    session.set_paused(True)
+    gate.consider(good_model(version=4), 4)
+    assert opponent.label == "scripted"
+    session.tick()
+    assert (opponent.label, opponent.model_version, session.state.tick) == ("mirror", 4, 0)
+
+
+def test_a_mirror_without_a_temperature_draws_at_the_one_its_trainer_found(tmp_path):
+    """A restored mirror from before the trainer found the player's temperature (or one the
+    gate kept since) draws at the one found, from the next tick; one whose file carries a
+    temperature keeps its own, and a temperature the player set wins over both."""
+    from game.playback import FALLBACK_TEMPERATURE, SAMPLE, Playback
+    from learner.calibration import with_temperature
+
+    state = new_match(0)
+    opponent = _opponent()
+    gate = ModelGate(opponent)
+    gate.consider(good_model(version=4), 4)
+    opponent.act(view(state, RIGHT))
+    assert (opponent.temperature, opponent.temperature_source) == (
+        FALLBACK_TEMPERATURE,
+        "default",
+    )
+    opponent.found_temperature = 1.4
+    assert opponent._picker.temperature == FALLBACK_TEMPERATURE  # taken up by the next tick
+    opponent.act(view(state, RIGHT))
+    assert (opponent.temperature, opponent.temperature_source) == (1.4, "own")
+    assert opponent._picker.temperature == 1.4
+    gate.consider(with_temperature(good_model(seed=1, version=5), 0.25), 5)
+    opponent.act(view(state, RIGHT))
+    assert (opponent.model_version, opponent.temperature) == (5, 0.25)
+    assert opponent._picker.temperature == 0.25
+    chosen = MirrorOpponent(
+        observe_factory=lambda: ObservationBuilder().push, playback=Playback(SAMPLE, 0.7)
+    )
+    ModelGate(chosen).consider(good_model(version=4), 4)
+    chosen.found_temperature = 1.4
+    chosen.act(view(state, RIGHT))
+    assert (chosen.temperature, chosen.temperature_source) == (0.7, "set")
+    assert chosen._picker.temperature == 0.7
+
+
 def test_a_mirror_is_judged_on_the_command_the_player_most_likely_gives_within_tolerance():
     """A player with noise in every tick spreads over neighbouring bins: the judged command
     is the middle of that spread, not its single highest bin; a steady player's is its bin."""

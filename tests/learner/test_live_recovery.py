@@ -6,12 +6,13 @@ who quits starts the next session from their saved mirror."""
 import asyncio
 import logging
 import os
+import queue
 import signal
 import time
 
 import pytest
 
-from game.engine import RIGHT, view
+from game.engine import DEFAULT_PARAMS, RIGHT, view
 from game.mirror_opponent import ModelGate
 from game.personas import load_persona
 from game.session import Session, SimClock
@@ -244,10 +245,18 @@ def test_after_a_restart_the_panel_shows_the_last_figures_marked_as_saved(tmp_pa
     hud = again.hud_stats()
     assert hud["figures_from"] == "saved" and hud["agreement"] == 0.83
     assert hud["approach_agreement"] == 0.77 and hud["frames"] == 5400
+    assert hud["play_frames"] == 6000  # the held-out rallies are play it had too
     assert 29 <= hud["stats_age"] < 60
     # Figures that are not what they claim to be are not shown.
     files.settings.write_text('{"last_figures": {"agreement": 7, "frames": 1, "made_at": 0}}')
     assert LiveLearner(*make_mirror(), files).hud_stats()["figures_from"] is None
+    files.settings.write_text(
+        '{"last_figures": {"frames": 10, "play_frames": 3, "made_at": 0}}'  # fewer: a lie
+    )
+    assert LiveLearner(*make_mirror(), files).hud_stats()["figures_from"] is None
+    # A session from before play_frames was saved: its training frames stand for it.
+    files.settings.write_text('{"last_figures": {"frames": 10, "made_at": 0}}')
+    assert LiveLearner(*make_mirror(), files).hud_stats()["play_frames"] == 10
 
 
 def test_play_starts_from_all_of_the_players_earlier_play(tmp_path, caplog):
@@ -265,7 +274,8 @@ def test_play_starts_from_all_of_the_players_earlier_play(tmp_path, caplog):
     for path in recordings.iterdir():  # each file was last written when its match ended
         started = time.mktime(time.strptime(path.name[:15], "%Y%m%d-%H%M%S"))
         os.utime(path, (started + 60, started + 60))
-    paths, sessions = live.earlier_play(tmp_path)
+    paths, sessions, sizes = live.earlier_play(tmp_path)
+    assert sizes == [path.stat().st_size for path in paths]
     assert [p.name[:15] for p in paths] == [
         "20261120-100000", "20261120-100500", "20261122-180000", "20261122-190000",
     ]  # fmt: skip
@@ -278,6 +288,7 @@ def test_play_starts_from_all_of_the_players_earlier_play(tmp_path, caplog):
         )
         hud = learner.hud_stats()
         assert hud["recorded_frames"] == 1200 + 900 + 600 == learner.latest.frames_seen
+        assert hud["play_frames"] == learner.latest.frames_seen > hud["frames"]  # held out
         assert hud["earlier_sessions"] == 2
         assert wait_until(lambda: "skipped a recording that cannot be read" in caplog.text, 10)
     finally:
@@ -310,8 +321,42 @@ def test_this_sessions_own_recording_is_not_earlier_play(tmp_path):
     record_match(recordings / "20261120-100000-000001.mpr", seed=1, ticks=600)
     now = time.strftime("%Y%m%d-%H%M%S")
     record_match(recordings / f"{now}-000002.mpr", seed=2, ticks=60)  # begun just now
-    paths, sessions = live.earlier_play(tmp_path, before=time.time())
+    paths, sessions, _ = live.earlier_play(tmp_path, before=time.time())
     assert [p.name for p in paths] == ["20261120-100000-000001.mpr"] and sessions == [0]
+
+
+def test_a_match_resumed_into_an_earlier_recording_is_not_learned_from_twice(tmp_path):
+    """A match resumed from the last session goes on in its recording: the trainer reads
+    that recording as long as it was when play started; what this session appends comes as
+    live frames."""
+    from game.recording import RECORD, read_recording
+    from learner.trainer_process import TrainerLoop, TrainerSetup
+    from tests.game.test_recording import record_match
+
+    whole = tmp_path / "whole.mpr"
+    record_match(whole, seed=1, ticks=1200)
+    data = whole.read_bytes()
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    resumed = recordings / "20261120-100000-000001.mpr"
+    resumed.write_bytes(data[: len(data) - 300 * RECORD.size])  # 900 ticks when play starts
+    paths, _, sizes = live.earlier_play(tmp_path, before=time.time())
+    resumed.write_bytes(data + bytes(RECORD.size // 2))  # this session plays on: 300 more
+    assert len(read_recording(resumed).records) == 1200
+    loop = TrainerLoop(
+        queue.Queue(),
+        queue.Queue(),
+        queue.Queue(),
+        TrainerSetup(
+            config={"architecture": "mlp", "seed": 0},
+            weights=RelevanceWeights().to_dict(),
+            params=DEFAULT_PARAMS.to_dict(),
+            checkpoint_path=str(tmp_path / "checkpoint.pt"),
+            recordings=[(str(path), size) for path, size in zip(paths, sizes, strict=True)],
+        ),
+    )
+    assert loop.read_a_recording() == 900
+    assert (loop.recorded_frames, loop.trainer.frames_seen) == (900, 900)
 
 
 def test_a_trainer_that_had_lived_a_while_always_comes_back_at_once(tmp_path, monkeypatch):
