@@ -140,14 +140,16 @@ def _seed(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--seed", type=int, default=0, help=f"seed of {what} (default: 0)")
 
 
-def _server_options(parser: argparse.ArgumentParser, host: str, port: str, default: int) -> None:
+def _server_options(
+    parser: argparse.ArgumentParser, host: str, port: str, default: int, verbose: str
+) -> None:
     parser.add_argument("--host", default="127.0.0.1", help=f"{host} (default: %(default)s)")
     parser.add_argument("--port", type=int, default=default, help=f"{port} (default: %(default)s)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     parser.add_argument(
         "--verbose",
         action="store_true",
-        help="log every request and every turned-down model (default: a quiet terminal)",
+        help=f"log {verbose} (default: a quiet terminal)",
     )
 
 
@@ -175,7 +177,13 @@ def add_play_parser(sub) -> None:
     play_ = sub.add_parser(
         "play", help="play (the default command)", description="Play Mirror Pong."
     )
-    _server_options(play_, "address to serve on", "port to serve on", 8000)
+    _server_options(
+        play_,
+        "address to serve on",
+        "port to serve on",
+        8000,
+        "every request, every turned-down model and how the mirror's temperature was found",
+    )
     play_.add_argument("--desktop", action="store_true", help="play in a pygame window instead")
     play_.add_argument(
         "--seed",
@@ -271,7 +279,7 @@ def add_replay_parser(sub) -> None:
         help="a mirror to compare with the player (default in the viewer: the player's own)",
     )
     replay_.add_argument("--json", type=Path, default=None, help="write the comparison here")
-    _server_options(replay_, "viewer address", "viewer port", 8001)
+    _server_options(replay_, "viewer address", "viewer port", 8001, "every request")
     _profile_options(replay_)
     replay_.set_defaults(func=_lazy("learner.tools.replay_command"))
 

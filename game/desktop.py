@@ -75,7 +75,9 @@ class DesktopUI:
     def hud(self) -> dict:
         opponent = self.session.opponent
         return {
-            "opponent": render.opponent_line(opponent.label, opponent.model_version),
+            "opponent": render.opponent_line(
+                opponent.label, opponent.model_version, self.learning is not None
+            ),
             "likeness": self._learning_line(),
             "hint": HINT,
             "paused": self.session.paused,

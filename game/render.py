@@ -48,10 +48,13 @@ def court_rect(size: tuple[int, int], params: Params, hud: bool = False) -> pyga
     return pygame.Rect((width - court_w) // 2, (height - total_h) // 2, court_w, court_h)
 
 
-def opponent_line(label: str, model_version: int) -> str:
-    """The HUD's description of who plays the right paddle."""
+def opponent_line(label: str, model_version: int, learning: bool = False) -> str:
+    """The HUD's description of who plays the right paddle (``learning``: a mirror is being
+    learned, which takes over from the scripted opponent once it plays like the player)."""
     if label == "scripted":
-        return "Opponent: scripted (not learning yet)"
+        return (
+            "Opponent: scripted, until your mirror is ready" if learning else ("Opponent: scripted")
+        )
     return f"Opponent: {label} v{model_version}"
 
 

@@ -253,14 +253,28 @@ def format_row(row: MirrorRow) -> str:
         return f"{row.name:16s} unusable: {row.problem}"
     if row.model is None:
         return f"{row.name:16s} (none yet)"
-    meta = row.model.metadata
+    meta = row.model.metadata  # checked by load_model: the numbers parse and are in range
     own = meta.get("temperature")
+    agreement = meta.get("validation_agreement")
+    like = f"{float(agreement):.0%} like its player" if agreement else "likeness unknown"
+    frames = meta.get("training_frames")
+    trained = f"trained on {_play_time(int(frames))} of play" if frames else "play unknown"
     return (
         f"{row.name:16s} v{row.model.version:<5} {meta.get('architecture', '?'):12s} "
-        f"agreement {meta.get('validation_agreement') or '?'}  "
-        f"{meta.get('training_frames', '?')} frames  "
+        f"{like:>20s}  {trained}  "
         + (f"draws at {own} (its player's jitter)" if own else "no temperature of its own")
     )
+
+
+def _play_time(frames: int) -> str:
+    """Frames at 60 a second as the panel says it (``learning_panel.js formatPlayTime``)."""
+    minutes = round(frames / 3600)
+    if minutes < 1:
+        return "less than a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -183,7 +183,7 @@ class StatsReport:
 @dataclass
 class TrainerLog:
     text: str
-    level: int = logging.WARNING  # news that is no trouble (a temperature found): INFO
+    level: int = logging.WARNING  # detail for --verbose (how a temperature was found): DEBUG
 
 
 Report = CandidateReady | StatsReport | TrainerLog
@@ -402,7 +402,7 @@ class TrainerLoop:
             calibration, self.calibration = self.calibration, None
             self.last_calibration = now
             if calibration.temperature != self.trainer.temperature:
-                self.log(f"mirror {calibration.describe()}", level=logging.INFO)
+                self.log(f"mirror {calibration.describe()}", level=logging.DEBUG)
             self.trainer.temperature = calibration.temperature
             self.player_jitter = calibration.player
         except Exception as exc:  # never the trainer's end: it goes on at the last temperature

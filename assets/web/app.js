@@ -297,13 +297,22 @@ function flashLevel(since, now) {
 
 function opponentText(opponent) {
   if (!opponent) return "Opponent: —";
-  if (opponent.label === "scripted") return "Opponent: scripted (not learning yet)";
+  if (opponent.label === "scripted") {
+    // Learning on: the mirror takes over once it plays like the player. Off (or no learner,
+    // --no-learn): the scripted opponent stays.
+    const learning = mirrorPong.learning;
+    return learning && learning.learning && learning.state !== "stopped"
+      ? "Opponent: scripted, until your mirror is ready" : "Opponent: scripted";
+  }
   const number = learningPanel.mirrorNumber(opponent);   // the server's: over all sessions
   return `Opponent: ${opponent.label}${number ? ` v${number}` : ""}`;
 }
 
 function updateHud(frame, previous) {
-  el.tick.textContent = `tick ${frame.tick}${frame.resumed ? " · resumed after a restart" : ""}`;
+  // "resumed" in a word: the status bar keeps to one line beside the court.
+  el.tick.textContent = `tick ${frame.tick}${frame.resumed ? " · resumed" : ""}`;
+  const tickTitle = frame.resumed ? "This match went on after a restart, from its recording" : "";
+  if (el.tick.title !== tickTitle) el.tick.title = tickTitle;
   const oppText = opponentText(frame.opponent);
   if (el.opponent.textContent !== oppText) el.opponent.textContent = oppText;
   const scoreText = `You ${frame.score[0]} – ${frame.score[1]} Mirror`;
@@ -337,10 +346,11 @@ function updateOverlay() {
     kind = youWon ? "win" : "lose";
     sub = `${frame.score[0]} – ${frame.score[1]}\nPress Space or tap to play again`;
   } else if (frame && frame.paused) {
-    title = frame.resumed && frame.tick === (state.hello?.resumed?.tick ?? -1)
-      ? `Match resumed at ${frame.score[0]} – ${frame.score[1]} — press Space`
+    const resumed = frame.resumed && frame.tick === (state.hello?.resumed?.tick ?? -1);
+    title = resumed
+      ? `Match resumed at ${frame.score[0]} – ${frame.score[1]}`
       : "Paused — press Space";
-    sub = "or tap the court to resume";
+    sub = resumed ? "Press Space or tap the court to play on" : "or tap the court to resume";
   }
   el.overlay.hidden = !title;
   el.overlay.className = kind;

@@ -463,6 +463,24 @@ def test_a_real_match_ends_with_its_card(server_factory, browser):
         assert row in text, text
 
 
+def test_the_scripted_opponent_is_named_as_a_stand_in_only_while_a_mirror_is_learned(
+    server_factory, browser
+):
+    server = server_factory("--no-learn", "--no-record")
+    page, errors = open_page(browser, server.url)
+    page.evaluate(MUTE)
+    said = [
+        inject(page, report, "#opponent", opponent=SCRIPTED)[0]
+        for report in ({"learning": True}, {"learning": False}, {"state": "stopped"})
+    ]
+    assert said == [
+        "Opponent: scripted, until your mirror is ready",
+        "Opponent: scripted",
+        "Opponent: scripted",
+    ]
+    assert not errors
+
+
 def test_the_panel_says_how_the_mirror_draws_its_moves(server_factory, browser):
     """The mirror's temperature in words: matched to the player's jitter once found, the
     default until then, the player's own choice, and nothing while no mirror plays, or

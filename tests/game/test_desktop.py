@@ -101,7 +101,11 @@ def test_render_survives_missing_fonts(monkeypatch):
 
 
 def test_hud_names_the_opponent():
-    assert render.opponent_line("scripted", 0) == "Opponent: scripted (not learning yet)"
+    assert render.opponent_line("scripted", 0) == "Opponent: scripted"
+    assert (
+        render.opponent_line("scripted", 0, learning=True)
+        == "Opponent: scripted, until your mirror is ready"
+    )
     assert render.opponent_line("mirror", 4) == "Opponent: mirror v4"
 
 

@@ -54,7 +54,15 @@ def test_export_import_and_ghost_play(tmp_path, server_factory):
     own = alice / "players" / "player" / "mirror" / "model.onnx"
     own.parent.mkdir(parents=True)
     torch.manual_seed(0)
-    own.write_bytes(export_onnx(build_model("mlp"), 5, temperature=1.4))
+    own.write_bytes(
+        export_onnx(
+            build_model("mlp"),
+            5,
+            training_frames=3 * 3600 + 100,
+            validation_agreement=0.790039,
+            temperature=1.4,
+        )
+    )
     shared = tmp_path / "alice-mirror.onnx"
     assert run_main("mirror", "export", "--out", shared, "--data-dir", alice).returncode == 0
 
@@ -62,6 +70,7 @@ def test_export_import_and_ghost_play(tmp_path, server_factory):
     assert result.returncode == 0, result.stderr
     listing = run_main("mirror", "list", "--data-dir", bob).stdout
     assert "alice" in listing and "v5" in listing
+    assert "79% like its player  trained on 3 min of play" in listing
     assert "draws at 1.4 (its player's jitter)" in listing  # its player's temperature travels
 
     # Refused: not a model, a bad name, a name taken; nothing in the profile changes.
