@@ -168,12 +168,18 @@ class Session:
         self.resumed_at = None
         if self.recorder_factory is not None:
             try:
-                self.recorder = self.recorder_factory(self.params, self.seed, self.opponent.label)
+                self.recorder = self.recorder_factory(self.params, self.seed, self._opponent_name())
                 self.recording_error = None
             except OSError as exc:
                 self.recorder = None
                 self.recording_error = f"not recording: {exc.strerror or exc}"
                 log.error("%s", self.recording_error)
+
+    def _opponent_name(self) -> str:
+        """Who the recording says the match is against: a mirror by its name ("mirror", or a
+        shared one's), even while its scripted stand-in plays the first rallies (each
+        record's model version says which played), else the opponent's label."""
+        return getattr(self.opponent, "name", None) or self.opponent.label
 
     def resume(self, match: UnfinishedMatch) -> None:
         """Go on with ``match`` from its last recorded state, appending to its recording (so

@@ -249,3 +249,14 @@ def test_the_gate_paces_each_heavy_step_by_what_it_took_last_time():
     assert len(first) == 5 and set(first) == {0.011}  # held-out: one model to score
     assert len(asked) == 6  # now the playing model is scored too
     assert all(0.001 < need < 0.011 for need in asked)
+
+
+def test_a_match_against_a_mirror_is_recorded_as_one_from_its_first_tick():
+    """The scripted stand-in plays until the first mirror is ready, but the recording (and
+    the replay viewer, and replay analysis, which re-simulates a scripted opponent) says the
+    match is against the mirror."""
+    from game.session import Session
+
+    named = []
+    Session(_opponent(), seed=0, recorder_factory=lambda p, s, opponent: named.append(opponent))
+    assert named == ["mirror"]
