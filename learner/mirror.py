@@ -232,6 +232,7 @@ class MirrorRow:
     path: Path
     model: Model | None = None
     problem: str | None = None  # None with no model: the file does not exist (yet)
+    met: int = 0  # the player's own: which mirror they met it as (the game's number), or 0
 
 
 def list_mirrors(profile: Profile) -> list[MirrorRow]:
@@ -245,7 +246,22 @@ def list_mirrors(profile: Profile) -> list[MirrorRow]:
                 row.model = load_model(row.path)
             except MirrorError as exc:
                 row.problem = str(exc)
+    mine = rows[0]
+    settings = MirrorFiles(profile.folder).load_settings()
+    met, met_version = settings.get("mirrors_met"), settings.get("mirror_met_version")
+    if mine.model is not None and _is_count(met) and met_version == mine.model.version:
+        mine.met = met
     return rows
+
+
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 11th, 21st (``learning_panel.js ordinal``)."""
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def format_row(row: MirrorRow) -> str:
@@ -263,6 +279,8 @@ def format_row(row: MirrorRow) -> str:
         f"{row.name:16s} v{row.model.version:<5} {meta.get('architecture', '?'):12s} "
         f"{like:>20s}  {trained}  "
         + (f"draws at {own} (its player's jitter)" if own else "no temperature of its own")
+        # The game numbers the mirrors the player met; the learner numbers every try.
+        + (f"  (the {_ordinal(row.met)} mirror you met: the game's v{row.met})" if row.met else "")
     )
 
 

@@ -71,6 +71,14 @@ def test_export_import_and_ghost_play(tmp_path, server_factory):
     listing = run_main("mirror", "list", "--data-dir", bob).stdout
     assert "alice" in listing and "v5" in listing
     assert "79% like its player  trained on 3 min of play" in listing
+    # The player's own mirror: the learner's try no. 5, the game's number for it beside it.
+    (alice / "players" / "player" / "mirror" / "settings.json").write_text(
+        '{"mirrors_met": 22, "mirror_met_version": 5}'
+    )
+    mine = run_main("mirror", "list", "--data-dir", alice).stdout.splitlines()[0]
+    assert mine.startswith("mine             v5 ") and mine.endswith(
+        "(the 22nd mirror you met: the game's v22)"
+    ), mine
     assert "draws at 1.4 (its player's jitter)" in listing  # its player's temperature travels
 
     # Refused: not a model, a bad name, a name taken; nothing in the profile changes.
