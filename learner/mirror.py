@@ -233,6 +233,7 @@ class MirrorRow:
     model: Model | None = None
     problem: str | None = None  # None with no model: the file does not exist (yet)
     met: int = 0  # the player's own: which mirror they met it as (the game's number), or 0
+    like: float | None = None  # the player's own: how like them the panel last showed it
 
 
 def list_mirrors(profile: Profile) -> list[MirrorRow]:
@@ -251,7 +252,16 @@ def list_mirrors(profile: Profile) -> list[MirrorRow]:
     met, met_version = settings.get("mirrors_met"), settings.get("mirror_met_version")
     if mine.model is not None and _is_count(met) and met_version == mine.model.version:
         mine.met = met
+    figures = settings.get("last_figures")
+    if mine.model is not None and isinstance(figures, dict):
+        like = figures.get("playing_agreement")
+        if figures.get("version") == mine.model.version and _is_fraction(like):
+            mine.like = like  # what the panel said: judged on play, as it took over
     return rows
+
+
+def _is_fraction(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
 
 
 def _ordinal(n: int) -> str:
@@ -271,7 +281,7 @@ def format_row(row: MirrorRow) -> str:
         return f"{row.name:16s} (none yet)"
     meta = row.model.metadata  # checked by load_model: the numbers parse and are in range
     own = meta.get("temperature")
-    agreement = meta.get("validation_agreement")
+    agreement = row.like if row.like is not None else meta.get("validation_agreement")
     like = f"{float(agreement):.0%} like its player" if agreement else "likeness unknown"
     frames = meta.get("training_frames")
     trained = f"trained on {_play_time(int(frames))} of play" if frames else "play unknown"

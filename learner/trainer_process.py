@@ -464,7 +464,11 @@ class TrainerLoop:
             live_ticks=self.live_ticks,
             adapt_focus=trainer.sampler.adaptation_focus(),
             temperature=trainer.temperature,
-            player_jitter=self.player_jitter,
+            # A temperature restored from the checkpoint was matched to the player's jitter
+            # in an earlier session: until this one calibrates, their jitter as of now.
+            player_jitter=self.player_jitter
+            if self.player_jitter is not None or trainer.temperature is None
+            else trainer.player_jitter.value(),
         )
 
     def set_adapt(self, on: bool) -> None:

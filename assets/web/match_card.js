@@ -6,9 +6,10 @@
  * { id, opponent, you: F, mirror: F } with F = { reaction_s, meet_offset, miss_rate, wait_y,
  * meets } (see learner/live.py). A card with an id not shown yet appears, with four rows in
  * a player's words (you beside the opponent) and a picture of where each met the ball along
- * the paddle; it goes away when closed (× or Escape) or when the next match starts. The card
- * already in the first report after connecting belongs to an earlier match: it is shown only
- * if that match is still on the screen (the "match over" overlay).
+ * the paddle; it goes away when closed (× or Escape) or when the next match starts. A card is
+ * shown only while its match is still on the screen (the "match over" overlay): the one in
+ * the first report after connecting may belong to an earlier match, and one that reaches the
+ * page after the player has started the next match would cover the court.
  *
  * What lives here: startMatchCard (the entry: app.js feeds it reports and frames), the
  * rows' wording, the card's DOM, and the meeting picture (two little histograms along a
@@ -104,7 +105,10 @@ export function startMatchCard() {
         return;
       }
       shownId = id;
-      if (first && !(frame && frame.winner)) return;   // an earlier match's card
+      // Only over its match's "match over" screen: the first report's card may be an earlier
+      // match's, and a card that comes (half a second late, with a report) after the player
+      // has already started the next match would cover the court they play on.
+      if (!(frame && frame.winner)) return;
       show(data);
     },
     onFrame(frame, previous) {

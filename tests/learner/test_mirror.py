@@ -72,13 +72,16 @@ def test_export_import_and_ghost_play(tmp_path, server_factory):
     assert "alice" in listing and "v5" in listing
     assert "79% like its player  trained on 3 min of play" in listing
     # The player's own mirror: the learner's try no. 5, the game's number for it beside it.
+    # and how like the player the panel last showed it (judged on play as it took over).
     (alice / "players" / "player" / "mirror" / "settings.json").write_text(
-        '{"mirrors_met": 22, "mirror_met_version": 5}'
+        '{"mirrors_met": 22, "mirror_met_version": 5, "last_figures": '
+        '{"version": 5, "playing_agreement": 0.756, "frames": 1, "made_at": 0}}'
     )
     mine = run_main("mirror", "list", "--data-dir", alice).stdout.splitlines()[0]
     assert mine.startswith("mine             v5 ") and mine.endswith(
         "(the 22nd mirror you met: the game's v22)"
     ), mine
+    assert "76% like its player" in mine
     assert "draws at 1.4 (its player's jitter)" in listing  # its player's temperature travels
 
     # Refused: not a model, a bad name, a name taken; nothing in the profile changes.

@@ -279,6 +279,27 @@ def test_the_loop_finds_the_mirrors_temperature_a_step_at_a_time_and_exports_it(
     assert model_temperature(metadata) == loop.trainer.temperature
 
 
+def test_a_temperature_from_the_last_session_is_reported_with_the_players_jitter_now(
+    tmp_path, monkeypatch
+):
+    """A trainer restarted on its checkpoint plays its mirror at the temperature found last
+    session, and the panel can say it matches the player's jitter at once, not after the
+    next calibration a few minutes in."""
+    loop, *_ = _trained_loop(tmp_path, monkeypatch)
+    later = time.monotonic() + 120
+    while loop.trainer.temperature is None:
+        loop.maybe_calibrate(later)
+    loop.save_checkpoint()
+    again, frames, _, _ = _loop(tmp_path)
+    assert again.trainer.temperature == loop.trainer.temperature
+    assert again.stats(1.0).player_jitter is None  # nothing of the player's seen yet
+    frames.put(_pointer_ticks(160))  # this session's play, or its earlier recordings read
+    again.drain_frames()
+    stats = again.stats(1.0)
+    assert stats.temperature == loop.trainer.temperature
+    assert stats.player_jitter == again.trainer.player_jitter.value() > 0.05
+
+
 def test_a_failing_calibration_is_logged_once_and_the_trainer_goes_on(tmp_path, monkeypatch):
     from learner.calibration import Calibration
 
