@@ -44,6 +44,13 @@ class TimedOpponent:
     def model_version(self) -> int:
         return self.inner.model_version
 
+    @property
+    def name(self) -> str:
+        return self.inner.name  # what the recording says the match is against
+
+    def take_offer(self) -> None:
+        self.inner.take_offer()  # a paused game's session calls it between ticks
+
     def reset(self, seed: int) -> None:
         self.inner.reset(seed)
 
