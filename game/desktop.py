@@ -68,17 +68,19 @@ class DesktopUI:
         self.learning = learning  # the learner plugged into the session, if any
         self._likeness = ""
         self._likeness_at = -1.0
+        self._learning_on = False  # as of the last refresh of the learner's headline
         self.keys = KeyInput()
         self.dragging = False
         self.running = True
 
     def hud(self) -> dict:
         opponent = self.session.opponent
+        likeness = self._learning_line()  # refreshes whether learning is on, too
         return {
             "opponent": render.opponent_line(
-                opponent.label, opponent.model_version, self.learning is not None
+                opponent.label, opponent.model_version, self._learning_on
             ),
-            "likeness": self._learning_line(),
+            "likeness": likeness,
             "hint": HINT,
             "paused": self.session.paused,
             "error": self.session.recording_error,
@@ -89,7 +91,10 @@ class DesktopUI:
         now = time.monotonic()
         if self.learning is not None and now - self._likeness_at >= 0.5:
             self._likeness_at = now
-            self._likeness = render.likeness_line(self.learning.hud_stats())
+            stats = self.learning.hud_stats()
+            self._likeness = render.likeness_line(stats)
+            # A mirror is on its way only while learning is on and the learner not stopped.
+            self._learning_on = bool(stats.get("learning")) and stats.get("state") != "stopped"
         return self._likeness
 
     def _court(self) -> pygame.Rect:

@@ -547,7 +547,10 @@ class MirrorOpponent:
     @found_temperature.setter
     def found_temperature(self, value: float | None) -> None:
         # Taken up by the next tick (``act``), on the loop's thread; a float, replaced whole.
-        self._found = value
+        # One outside the range a model file may carry is not taken (None: the default).
+        low, high = TEMPERATURE_RANGE
+        ok = isinstance(value, int | float) and low <= value <= high
+        self._found = float(value) if ok else None
 
     @property
     def temperature(self) -> float | None:
@@ -579,12 +582,14 @@ class MirrorOpponent:
         if hasattr(self.fallback, "reset"):
             self.fallback.reset(seed)
 
-    def take_offer(self) -> None:
+    def take_offer(self, first_only: bool = False) -> None:
         """Between two ticks: a model offered takes over now, and a temperature found since
-        is taken up. ``act`` calls it first; a paused game calls it too (``Session.tick``),
-        so a mirror restored while a resumed match waits for Space is the one shown."""
+        is taken up. ``act`` calls it first. A game that plays no tick (paused, or the match
+        over) calls it with ``first_only``: a model takes over only where none plays yet, so
+        the mirror restored while a resumed match waits for Space is the one shown, while a
+        newer one waits for play (the mirrors the player meets are ones they play)."""
         offered = self._next  # read once: the swap happens here, between two ticks
-        if offered is not None:
+        if offered is not None and not (first_only and self.model is not None):
             self._next = None
             self._last_good = self.model
             self._start(None if offered is _NO_MODEL else offered)
@@ -640,8 +645,9 @@ class MirrorOpponent:
                 self.on_swap(model)
 
     def _use_temperature(self) -> None:
-        self._found_used = self._found
-        self._picker.use_model(self._metadata(), self._found)
+        found = self._found  # read once: the learner's thread may set it meanwhile
+        self._found_used = found
+        self._picker.use_model(self._metadata(), found)
 
     def _drop(self, model: Model, reason: str) -> None:
         """``model`` failed a run: never play it again; the last good one (or the scripted

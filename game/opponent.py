@@ -3,8 +3,9 @@
 Every opponent has ``act(view) -> float`` (a command in [-1, 1]), a ``label`` for the HUD
 and the ``model_version`` that the recording notes per tick (0 for a scripted opponent).
 The learned mirror (``game.mirror_opponent``) sits behind the same interface; it also has
-``take_offer()``, which the session calls between ticks while none is played (paused, or the
-match over), so a model waiting for the next tick takes over and is shown at once.
+``take_offer(first_only)``, which the session calls between ticks while none is played
+(paused, or the match over), so a first model waiting for the next tick (the mirror restored
+when a resumed match waits for Space) takes over and is shown at once.
 """
 
 from __future__ import annotations

@@ -240,11 +240,11 @@ class Session:
         """Play one tick (nothing happens while paused or after the match is over)."""
         self.last_tick_start = time.perf_counter()
         if self.paused or self.state.winner:
-            # No tick is played, but a model waiting for one takes over now (what the
+            # No tick is played, but a first model waiting for one takes over now (what the
             # player is shown while a resumed match waits for Space is what will play).
             take_offer = getattr(self.opponent, "take_offer", None)
             if take_offer is not None:
-                self._guarded(take_offer)
+                self._guarded(take_offer, True)
             self._publish(())
             self.last_tick_end = time.perf_counter()
             return ()

@@ -167,7 +167,7 @@ class LiveLearner:
         except (ValueError, TypeError) as exc:
             log.warning("ignoring saved sampler weights (%s); using defaults", exc)
             self.weights = replace(LIVE_WEIGHTS)
-        self._saved_figures = _saved_figures(settings.get("last_figures"))
+        self._saved_figures = saved_figures(settings.get("last_figures"))
         self._created_at = time.time()  # recordings started since are this session's own
         self._styles = _match_styles(params)
         self.match_card: dict | None = None  # the last finished match, you vs your mirror
@@ -175,8 +175,8 @@ class LiveLearner:
         self._memory_sessions: list[int] = []  # the play session each of them belongs to
         self._memory_bytes: list[int] = []  # and how long each was then (a match resumed
         # into one goes on growing with this session's play, which comes as live frames)
-        self.mirrors_met = _count(settings.get("mirrors_met"))  # mirrors the player has met
-        self._met_version = _count(settings.get("mirror_met_version"))  # the last one met
+        self.mirrors_met = settings_count(settings.get("mirrors_met"))  # mirrors the player has met
+        self._met_version = settings_count(settings.get("mirror_met_version"))  # the last one met
         self.learning = _saved_switch(settings, "learning", "learning is on")
         self.adapt = _saved_switch(settings, "adapt", "the sampler adapts to your play")
         self.latest: TrainerStats | None = None
@@ -616,7 +616,7 @@ class LiveLearner:
         log.exception("%s (shown once)", message)
 
 
-def _saved_figures(saved: object) -> dict | None:
+def saved_figures(saved: object) -> dict | None:
     """The figures a previous session saved, if they are what they should be (the settings
     file is outside input): fractions in [0, 1], a count, a time."""
     if not isinstance(saved, dict):
@@ -633,7 +633,7 @@ def _saved_figures(saved: object) -> dict | None:
     if playing is not None and not (isinstance(playing, int | float) and 0 <= playing <= 1):
         return None
     play = saved.get("play_frames")  # absent from a session before it was saved
-    if play is not None and not (isinstance(play, int) and play >= frames):
+    if play is not None and not (settings_count(play) == play and play >= frames):
         return None
     keys = (*fractions, "playing_agreement", "frames", "play_frames", "made_at", "version")
     return {key: saved.get(key) for key in keys}
@@ -662,7 +662,7 @@ def _saved_switch(settings: dict, name: str, default_text: str) -> bool:
     return True
 
 
-def _count(value: object) -> int:
+def settings_count(value: object) -> int:
     """A non-negative count from the settings file (anything else counts as 0)."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 

@@ -248,30 +248,23 @@ def list_mirrors(profile: Profile) -> list[MirrorRow]:
             except MirrorError as exc:
                 row.problem = str(exc)
     mine = rows[0]
-    settings = MirrorFiles(profile.folder).load_settings()
-    met, met_version = settings.get("mirrors_met"), settings.get("mirror_met_version")
-    if mine.model is not None and _is_count(met) and met_version == mine.model.version:
-        mine.met = met
-    figures = settings.get("last_figures")
-    if mine.model is not None and isinstance(figures, dict):
-        like = figures.get("playing_agreement")
-        if figures.get("version") == mine.model.version and _is_fraction(like):
-            mine.like = like  # what the panel said: judged on play, as it took over
+    if mine.model is not None:
+        from learner.live import saved_figures, settings_count  # live imports this module
+
+        settings = MirrorFiles(profile.folder).load_settings()
+        version = mine.model.version
+        if settings_count(settings.get("mirror_met_version")) == version:
+            mine.met = settings_count(settings.get("mirrors_met"))
+        figures = saved_figures(settings.get("last_figures")) or {}
+        if figures.get("version") == version:
+            mine.like = figures.get("playing_agreement")  # the panel's: judged on play
     return rows
-
-
-def _is_fraction(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
 
 
 def _ordinal(n: int) -> str:
     """1st, 2nd, 3rd, 11th, 21st (``learning_panel.js ordinal``)."""
     suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
-
-
-def _is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def format_row(row: MirrorRow) -> str:
@@ -296,8 +289,8 @@ def format_row(row: MirrorRow) -> str:
 
 def _play_time(frames: int) -> str:
     """Frames at 60 a second as the panel says it (``learning_panel.js formatPlayTime``)."""
-    minutes = round(frames / 3600)
-    if minutes < 1:
+    minutes = int(frames / 3600 + 0.5)  # halves up, as Math.round
+    if frames < 3600 or minutes < 1:
         return "less than a minute"
     if minutes < 60:
         return f"{minutes} min"

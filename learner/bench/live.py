@@ -48,8 +48,8 @@ class TimedOpponent:
     def name(self) -> str:
         return self.inner.name  # what the recording says the match is against
 
-    def take_offer(self) -> None:
-        self.inner.take_offer()  # a paused game's session calls it between ticks
+    def take_offer(self, first_only: bool = False) -> None:
+        self.inner.take_offer(first_only)  # a paused game's session calls it between ticks
 
     def reset(self, seed: int) -> None:
         self.inner.reset(seed)

@@ -196,23 +196,38 @@ TARGET_FIGURES = ("reaction_s", "meet_offset")  # held to within 10% of the pers
 TARGET_ERROR = 0.10
 
 
-def _told_apart(entry: dict) -> bool:
-    """Whether this much play measures the persona's mean finely enough to tell 10% at all:
-    its 95% interval lies within 10% of it. A player who turns at once has a reaction mean
-    of a few milliseconds made of the few balls it lets come, known to no better than
-    +-30-80% over 20 minutes; no clone can be shown within 10% of that."""
+def _known_to_target(entry: dict) -> bool:
+    """Whether this much play measures the persona's own mean to 10% (its 95% interval
+    within 10% of it): a precondition for telling 10% at all, not enough on its own (the
+    clone's mean has its own uncertainty). A player who turns at once has a reaction mean of
+    a few milliseconds, made of the few balls it lets come, known to no better than +-30-80%
+    over 20 minutes; 10% of it is less than one tick of the game."""
     mean, interval = entry.get("persona_mean"), entry.get("persona_mean_ci")
     if not mean or not interval:
         return False
     return max(mean - interval[0], interval[1] - mean) <= TARGET_ERROR * abs(mean)
 
 
+def _verdict(entry: dict) -> str | None:
+    """ "met" (the relative error's 95% interval inside +-10%), "missed" (wholly outside),
+    "open" (across the line: this much play cannot tell), None without an interval."""
+    interval = entry.get("rel_error_ci")
+    if not interval:
+        return None
+    low, high = interval
+    if low >= -TARGET_ERROR and high <= TARGET_ERROR:
+        return "met"
+    if high < -TARGET_ERROR or low > TARGET_ERROR:
+        return "missed"
+    return "open"
+
+
 def _target_table(runs: list[dict]) -> list[str]:
     """The two figures with a target, the clone's relative error beside the persona's own
     against itself on other matches: where the persona misses 10% too, the figure's mean
-    over this much play is not steady enough to be held to 10%. The count is given twice:
-    over all runs, and over the runs whose persona's mean is known to 10% (``_told_apart``),
-    the only ones where the target can be told met or missed."""
+    over this much play is not steady enough to be held to 10%. Each is counted by its point
+    estimate and by its interval (``_verdict``: met, missed, or open), and the runs where the
+    persona's own mean is known to 10% are counted apart (``_known_to_target``)."""
     runs = [run for run in runs if (run.get("style") or {}).get("twin")]
     if not runs:
         return []
@@ -232,8 +247,9 @@ def _target_table(runs: list[dict]) -> list[str]:
         + " |",
         "|" + "---|" * (2 + 3 * len(TARGET_FIGURES)),
     ]
-    within = {name: [0, 0, 0] for name in TARGET_FIGURES}  # clone, twin, runs
-    told = {name: [0, 0, 0] for name in TARGET_FIGURES}  # the same, where 10% can be told
+    point = {name: [0, 0] for name in TARGET_FIGURES}  # clone, twin within 10%
+    verdicts = {name: ([], []) for name in TARGET_FIGURES}  # clone's, twin's
+    known = dict.fromkeys(TARGET_FIGURES, 0)
     for run in runs:
         clone, twin = run["style"]["clone"]["figures"], run["style"]["twin"]["figures"]
         cells = []
@@ -244,24 +260,29 @@ def _target_table(runs: list[dict]) -> list[str]:
                 _with_ci(mine.get("rel_error"), mine.get("rel_error_ci"), signed=True),
                 _with_ci(floor.get("rel_error"), floor.get("rel_error_ci"), signed=True),
             ]
-            counts = [within[name]] + ([told[name]] if _told_apart(mine) else [])
-            for count in counts:
-                for k, entry in enumerate((mine, floor)):
-                    error = entry.get("rel_error")
-                    count[k] += error is not None and abs(error) <= TARGET_ERROR
-                count[2] += 1
+            for k, entry in enumerate((mine, floor)):
+                error = entry.get("rel_error")
+                point[name][k] += error is not None and abs(error) <= TARGET_ERROR
+                verdicts[name][k].append(_verdict(entry))
+            known[name] += _known_to_target(mine)
         lines.append(f"| {run['persona']} | {run.get('seed', 0)} | " + " | ".join(cells) + " |")
     lines.append("")
+    total = len(runs)
+
+    def by_interval(found: list[str | None]) -> str:
+        return (
+            f"its 95% interval inside +-{TARGET_ERROR:.0%} in {found.count('met')}, wholly "
+            f"outside in {found.count('missed')}, across the line in {found.count('open')}"
+        )
+
     for name in TARGET_FIGURES:
-        clone_n, twin_n, total = within[name]
-        told_clone, told_twin, told_total = told[name]
+        clone_found, twin_found = verdicts[name]
         lines.append(
-            f"{labels[name].capitalize()} within {TARGET_ERROR:.0%}: the clone in {clone_n} "
-            f"of {total} runs, the persona on other matches in {twin_n} of {total}. "
-            f"Where this much play measures the persona's mean to {TARGET_ERROR:.0%} (its 95% "
-            f"interval within {TARGET_ERROR:.0%} of it, so that {TARGET_ERROR:.0%} can be "
-            f"told at all; {told_total} of {total} runs): the clone in {told_clone}, the "
-            f"persona on other matches in {told_twin}."
+            f"{labels[name].capitalize()} within {TARGET_ERROR:.0%}: the clone in "
+            f"{point[name][0]} of {total} runs ({by_interval(clone_found)}), the persona on "
+            f"other matches in {point[name][1]} of {total} ({by_interval(twin_found)}); an "
+            "interval across the line is a run this much play cannot tell. It measures the "
+            f"persona's own mean to {TARGET_ERROR:.0%} in {known[name]} of {total} runs."
         )
     return lines
 

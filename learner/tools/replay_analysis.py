@@ -115,9 +115,11 @@ def analyze(recording: Recording, model: Model | None, weights: RelevanceWeights
 
 def resimulate(recording: Recording, model: Model) -> dict:
     """The model plays the player's side from the recorded seed; its style is compared with
-    the player's own. The right side is the scripted opponent again if it was the recorded
-    one (it reacts to the new game as it did to the old); otherwise the recorded right
-    commands are replayed, which no longer answer the ball once play diverges."""
+    the player's own. The right side is the scripted opponent again on the ticks it played
+    (model version 0 in the record: the stand-in before the first mirror, or a whole match
+    against it; it reacts to the new game as it did to the old); on the mirrors' ticks the
+    recorded right commands are replayed, which no longer answer the ball once play
+    diverges."""
     from learner.metrics import compare_styles
     from learner.mirror import fixed_mirror
 
@@ -127,13 +129,15 @@ def resimulate(recording: Recording, model: Model) -> dict:
         player.on_tick(before, record.left_cmd, record.right_cmd, record.state, events)
     driver = fixed_mirror(model, params)
     driver.reset(recording.seed)
-    opponent = ScriptedOpponent() if recording.header.get("opponent") == "scripted" else None
+    scripted = ScriptedOpponent()  # sees every tick, so its reactions stay its own
     state = new_match(recording.seed, params)
     for record in recording.records:
         if state.winner:
             break
         command = driver.act(view(state, LEFT, params))
-        right = opponent.act(view(state, RIGHT, params)) if opponent else record.right_cmd
+        right = scripted.act(view(state, RIGHT, params))
+        if record.model_version != 0:
+            right = record.right_cmd
         after, events = step(state, command, right, params)
         clone.on_tick(state, command, right, after, events)
         state = after

@@ -109,6 +109,26 @@ def test_hud_names_the_opponent():
     assert render.opponent_line("mirror", 4) == "Opponent: mirror v4"
 
 
+@pytest.mark.parametrize(
+    "stats, expected",
+    [
+        ({"state": "live", "learning": True}, "Opponent: scripted, until your mirror is ready"),
+        ({"state": "paused", "learning": False}, "Opponent: scripted"),
+        ({"state": "stopped", "learning": True}, "Opponent: scripted"),
+    ],
+)
+def test_the_desktop_promises_a_mirror_only_while_one_is_learned(stats, expected):
+    class Learner:
+        def hud_stats(self):
+            return stats
+
+    ui = DesktopUI(Session(ScriptedOpponent(), seed=1), learning=Learner())
+    assert ui.hud()["opponent"] == expected
+    assert DesktopUI(Session(ScriptedOpponent(), seed=1)).hud()["opponent"] == (
+        "Opponent: scripted"
+    )
+
+
 def test_save_png_writes_a_loadable_png(tmp_path):
     path = render.save_png(mid_rally(), PARAMS, tmp_path / "shot.png", size=(320, 220))
     data = path.read_bytes()

@@ -169,6 +169,13 @@ def test_a_paused_game_shows_the_mirror_that_will_play(tmp_path):
     assert opponent.label == "scripted"
     session.tick()
     assert (opponent.label, opponent.model_version, session.state.tick) == ("mirror", 4, 0)
+    # A newer one waits for play: the mirrors a player meets are ones they play.
+    gate.consider(good_model(seed=1, version=5), 5)
+    session.tick()
+    assert opponent.model_version == 4
+    session.set_paused(False)
+    session.tick()
+    assert (opponent.model_version, session.state.tick) == (5, 1)
 
 
 def test_a_mirror_without_a_temperature_draws_at_the_one_its_trainer_found(tmp_path):
@@ -187,6 +194,9 @@ def test_a_mirror_without_a_temperature_draws_at_the_one_its_trainer_found(tmp_p
         FALLBACK_TEMPERATURE,
         "default",
     )
+    for hostile in (-1.0, 0.0, 9.0, float("nan"), float("inf")):
+        opponent.found_temperature = hostile
+        assert opponent.found_temperature is None  # not a temperature a model may carry
     opponent.found_temperature = 1.4
     assert opponent._picker.temperature == FALLBACK_TEMPERATURE  # taken up by the next tick
     opponent.act(view(state, RIGHT))

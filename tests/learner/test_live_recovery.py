@@ -338,7 +338,7 @@ def test_a_match_resumed_into_an_earlier_recording_is_not_learned_from_twice(tmp
     data = whole.read_bytes()
     recordings = tmp_path / "recordings"
     recordings.mkdir()
-    resumed = recordings / "20261120-100000-000001.mpr"
+    resumed = recordings / "20200101-100000-000001.mpr"
     resumed.write_bytes(data[: len(data) - 300 * RECORD.size])  # 900 ticks when play starts
     paths, _, sizes = live.earlier_play(tmp_path, before=time.time())
     resumed.write_bytes(data + bytes(RECORD.size // 2))  # this session plays on: 300 more

@@ -150,13 +150,15 @@ def test_report_renders_every_section(tmp_path):
         "| sample T=1 | 0.250 | -0.150 [-0.150, -0.150] | 1 of 1 |",
         "| chaser | 0 | 0.020 [0.010, 0.030] | +0.10 [0.05, 0.15] | +0.30 [-0.10, 0.90] | "
         "0.400 [0.380, 0.420] | +0.10 [0.05, 0.15] | -0.05 [-0.10, 0.00] |",
-        "Reaction delay within 10%: the clone in 1 of 1 runs, the persona on other matches in "
-        "0 of 1. Where this much play measures the persona's mean to 10% (its 95% interval "
-        "within 10% of it, so that 10% can be told at all; 0 of 1 runs): the clone in 0, the "
-        "persona on other matches in 0.",
-        "Meets the ball off centre within 10%: the clone in 1 of 1 runs, the persona on other "
-        "matches in 1 of 1. Where this much play measures the persona's mean to 10% (its 95% "
-        "interval within 10% of it, so that 10% can be told at all; 1 of 1 runs): the clone "
-        "in 1, the persona on other matches in 1.",
+        "Reaction delay within 10%: the clone in 1 of 1 runs (its 95% interval inside +-10% "
+        "in 0, wholly outside in 0, across the line in 1), the persona on other matches in 0 "
+        "of 1 (its 95% interval inside +-10% in 0, wholly outside in 0, across the line in 1)"
+        "; an interval across the line is a run this much play cannot tell. It measures the "
+        "persona's own mean to 10% in 0 of 1 runs.",
+        "Meets the ball off centre within 10%: the clone in 1 of 1 runs (its 95% interval "
+        "inside +-10% in 0, wholly outside in 0, across the line in 1), the persona on other "
+        "matches in 1 of 1 (its 95% interval inside +-10% in 1, wholly outside in 0, across "
+        "the line in 0); an interval across the line is a run this much play cannot tell. It "
+        "measures the persona's own mean to 10% in 1 of 1 runs.",
     ):
         assert expected in text, expected
