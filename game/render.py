@@ -53,7 +53,7 @@ def opponent_line(label: str, model_version: int, learning: bool = False) -> str
     learned, which takes over from the scripted opponent once it plays like the player)."""
     if label == "scripted":
         return (
-            "Opponent: scripted, until your mirror is ready" if learning else ("Opponent: scripted")
+            "Opponent: scripted, until your mirror is ready" if learning else "Opponent: scripted"
         )
     return f"Opponent: {label} v{model_version}"
 

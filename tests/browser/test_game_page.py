@@ -7,16 +7,26 @@ from tests.conftest import run_main
 pytestmark = pytest.mark.browser
 
 
-def test_hold_up_moves_the_paddle_and_the_recording_verifies(server_factory, browser, tmp_path):
-    server = server_factory("--no-learn", "--player", "alice")
-    page = browser.new_page(viewport={"width": 1280, "height": 720})
+def _open(browser, url, size, ready, timeout):
+    """The game's page at ``size``, once ``ready`` (a JS expression) holds; with the list
+    its page errors go to."""
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url)
-    page.wait_for_function(
+    page.goto(url)
+    page.wait_for_function(ready, timeout=timeout)
+    return page, errors
+
+
+def test_hold_up_moves_the_paddle_and_the_recording_verifies(server_factory, browser, tmp_path):
+    server = server_factory("--no-learn", "--player", "alice")
+    page, errors = _open(
+        browser,
+        server.url,
+        (1280, 720),
         "window.mirrorPong && window.mirrorPong.connected && "
         "window.mirrorPong.lastFrame && !window.mirrorPong.lastFrame.paused",
-        timeout=10000,
+        10000,
     )
     start = page.evaluate("window.mirrorPong.lastFrame")
     page.keyboard.down("ArrowUp")
@@ -76,14 +86,13 @@ def test_coming_back_to_a_cut_off_match_shows_the_mirror_that_will_play(
     session.close()
 
     server = server_factory("--player", "bob", data_dir=data)
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url)
-    page.wait_for_function(
+    page, errors = _open(
+        browser,
+        server.url,
+        (1280, 800),
         "window.mirrorPong && window.mirrorPong.lastFrame && window.mirrorPong.lastFrame.paused "
         "&& window.mirrorPong.lastFrame.opponent.label === 'mirror'",
-        timeout=30000,
+        30000,
     )
     frame = page.evaluate("window.mirrorPong.lastFrame")
     assert frame["tick"] == 900 and frame["resumed"]  # nothing played while it waits
